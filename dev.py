@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Set up and run hospital-complaints from a fresh clone, with nothing but Python 3.11+.
+
+    python3 dev.py demo     # create .venv, install everything, run the demo
+    python3 dev.py test     # same install plus test tools; ruff, mypy --strict, whole pytest suite
+
+Extra arguments go to the command: ``python3 dev.py test -k workflow -x``.
+The virtual environment is reused; it is reinstalled only when a pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def distributions() -> list[Path]:
+    """The core plus every plugin and adapter distribution in this repository."""
+    found = [ROOT]
+    for folder in ("plugins", "adapters"):
+        found += sorted(p.parent for p in (ROOT / folder).glob("*/pyproject.toml"))
+    return found
+
+
+def ensure_venv(with_tests: bool) -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by an old python
+        found = sys.version.split()[0]
+        sys.exit(f"hospital-complaints needs Python 3.11 or newer; this is {found}")
+    if not PY.exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    dists = distributions()
+    digest = hashlib.sha256(sys.version.encode())
+    for d in dists:
+        digest.update((d / "pyproject.toml").read_bytes())
+    stamp = VENV / (".stamp-test" if with_tests else ".stamp-run")
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    print("installing hospital-complaints and its plugins/adapters into .venv ...", flush=True)
+    run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    args: list[str | Path] = [PY, "-m", "pip", "install", "--quiet"]
+    core = "." + ("[test]" if with_tests else "")
+    args += ["-e", core]
+    for d in dists[1:]:
+        extra = "[test]" if with_tests and _has_test_extra(d) else ""
+        args += ["-e", f"{d.relative_to(ROOT)}{extra}"]
+    run(args, cwd=ROOT)
+    stamp.write_text(digest.hexdigest())
+    if with_tests:  # a test install satisfies a run install too
+        (VENV / ".stamp-run").write_text(digest.hexdigest())
+
+
+def _has_test_extra(dist: Path) -> bool:
+    return "[project.optional-dependencies]" in (dist / "pyproject.toml").read_text() and \
+        "test" in (dist / "pyproject.toml").read_text().split("[project.optional-dependencies]")[1]
+
+
+def run(args: list[str | Path], cwd: Path = ROOT) -> None:
+    result = subprocess.run([str(a) for a in args], cwd=cwd)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in {"demo", "test"}:
+        sys.exit(__doc__)
+    command, rest = argv[0], argv[1:]
+    if command == "demo":
+        ensure_venv(with_tests=False)
+        run([BIN / "hospital-complaints", "demo", *rest])
+        return
+    ensure_venv(with_tests=True)
+    print("== ruff", flush=True)
+    run([BIN / "ruff", "check", "."])
+    print("== mypy --strict src/hospital_complaints", flush=True)
+    run([BIN / "mypy"])
+    print("== pytest", flush=True)
+    result = subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT)
+    if result.returncode == 5:
+        sys.exit("pytest collected no tests: that is a failure, not a pass")
+    sys.exit(result.returncode)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""The ``hospital-complaints`` command line."""

@@ -1,0 +1,117 @@
+"""Entry point of the ``hospital-complaints`` console script."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+from ..config import Settings
+from ..domain import taxonomy, workflow
+from ..errors import HospitalComplaintsError
+from ..plugins.manager import HCPluginManager
+from .context import CliState, get_state
+
+
+class _Group(click.Group):
+    """Turns library errors into a clear message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HospitalComplaintsError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hospital-complaints")
+def cli() -> None:
+    """Complaint handling for hospital information systems (医疗投诉管理).
+
+    Run `hospital-complaints demo` to see a week of an imaging department's complaints.
+    """
+
+
+@cli.command("plugins")
+def plugins_cmd() -> None:
+    """List loaded plugins and the hooks each implements."""
+    state = get_state(click.get_current_context())
+    table = Table("plugin", "distribution", "hooks", title="Loaded plugins 已加载插件")
+    for info in state.plugins.plugins():
+        table.add_row(info.name, info.distribution or "-", ", ".join(info.hooks))
+    Console().print(table)
+    if state.settings.disabled_plugins:
+        click.echo("blocked by HC_DISABLE_PLUGINS: " + ", ".join(sorted(
+            state.settings.disabled_plugins)))
+
+
+@cli.command("taxonomy")
+def taxonomy_cmd() -> None:
+    """Show every category, channel, state and outcome with its Chinese and English label."""
+    console = Console()
+    for enum_cls in (taxonomy.ComplaintKind, taxonomy.Channel, taxonomy.Category,
+                     taxonomy.CaseState, taxonomy.OutcomeKind, taxonomy.ActionType,
+                     taxonomy.EvidenceType, taxonomy.TeamRole, taxonomy.ExamEventType):
+        table = Table("value", "中文", "English", title=enum_cls.__name__)
+        for member in enum_cls:
+            lab = taxonomy.label(member)
+            table.add_row(str(member.value), lab.zh, lab.en)
+        console.print(table)
+
+
+@cli.command("workflow")
+def workflow_cmd() -> None:
+    """Print the workflow transition table (state x command -> state)."""
+    states = list(taxonomy.CaseState)
+    table = Table("command", *[s.value for s in states], title="Workflow 流程状态表")
+    for command, row in workflow.TABLE.items():
+        cells = []
+        for s in states:
+            target = row.get(s)
+            cells.append("" if target is None else ("=" if target == workflow.SAME else
+                                                    str(target)))
+        table.add_row(command, *cells)
+    Console(width=200).print(table)
+    click.echo("'=' records without changing state; empty = not allowed (raises an error).")
+
+
+@cli.command("schemas")
+@click.option("--out", type=click.Path(file_okay=False), default="schemas", show_default=True,
+              help="Folder to write the JSON Schema files into.")
+def schemas_cmd(out: str) -> None:
+    """Write the JSON Schema of intake, command and event models."""
+    from pathlib import Path
+
+    from ..schemas import write_schemas
+
+    for path in write_schemas(Path(out)):
+        click.echo(str(path))
+
+
+def _register_builtin_commands() -> None:
+    from .demo import demo_cmd
+
+    cli.add_command(demo_cmd)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build settings and plugins (explicitly, never at import), then run the command line."""
+    try:
+        settings = Settings.from_env()
+        plugins = HCPluginManager(blocked=settings.disabled_plugins, trace=settings.trace_hooks)
+        plugins.load_entrypoints()
+        _register_builtin_commands()
+        plugins.add_cli_commands(cli)
+    except HospitalComplaintsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    cli.main(args=argv, prog_name="hospital-complaints",
+             obj=CliState(settings=settings, plugins=plugins))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

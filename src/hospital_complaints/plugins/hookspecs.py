@@ -1,0 +1,118 @@
+"""Every hook of hospital-complaints, in one module.
+
+Conventions (see docs/hooks.md, which a test keeps complete):
+
+- Hooks are prefixed ``hc_`` and called with keyword arguments. An implementation may accept
+  fewer arguments than the spec lists.
+- ``firstresult`` hooks are decisions: the first non-``None`` answer wins, and an
+  implementation that cannot decide returns ``None`` to abstain.
+- ``hc_register_*`` hooks hand the plugin a ``register`` callback; the core owns the registry
+  and validates what is registered (unique ids, right type).
+- Notification hooks (``hc_after_event``) never change or roll back a case: an exception in one
+  implementation is recorded as a notification failure and the others still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import hookspec
+
+if TYPE_CHECKING:
+    import click
+
+    from ..domain.complaint import CategorySuggestion, Complaint
+    from ..domain.events import Event
+    from ..domain.imaging import ExamSource, FaultSource
+    from ..services.views import CaseSummary
+    from ..sla.policy import SlaPolicy
+    from .types import Exporter, Routing
+
+
+@hookspec(firstresult=True)
+def hc_normalize_intake(channel: str, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Turn one channel's raw submission into the fields of a ``ComplaintDraft``.
+
+    :param channel: the channel name the host used, e.g. ``"hotline_platform"`` or a plugin's
+        own name such as ``"12320-ticket"``.
+    :param raw: the submission as the channel delivered it (parsed JSON, form fields ...).
+    :return: a dict that validates as ``ComplaintDraft``, or ``None`` to abstain (this plugin
+        does not know the channel). First non-``None`` result wins.
+    """
+
+
+@hookspec
+def hc_suggest_categories(complaint: Complaint) -> list[CategorySuggestion] | None:
+    """Suggest categories for a newly registered complaint.
+
+    :param complaint: the complaint as registered (identity fields are present; do not log
+        them).
+    :return: suggestions with a confidence and the words that matched, or ``None``. All
+        plugins' suggestions are merged (highest confidence per category). They are stored on
+        the case and shown to the clerk; a clerk's ``classify`` command applies them.
+    """
+
+
+@hookspec(firstresult=True)
+def hc_route(complaint: Complaint) -> Routing | None:
+    """Decide which department (and owner) a new case goes to.
+
+    :param complaint: the complaint as registered.
+    :return: a ``Routing``, or ``None`` to abstain. First non-``None`` result wins. The
+        decision is recorded as an ``assigned`` event by ``system:routing``.
+    """
+
+
+@hookspec
+def hc_register_sla_policies(register: Callable[[SlaPolicy], None]) -> None:
+    """Provide deadline policies (SLA profiles).
+
+    :param register: call it once per ``SlaPolicy``. Ids must be unique across plugins.
+    """
+
+
+@hookspec
+def hc_after_event(event: Event, case: CaseSummary) -> None:
+    """Notify after an event is committed (e-mail, webhook, message bus ...).
+
+    :param event: the committed event, with personal data in its payload masked.
+    :param case: a masked summary of the case after the event.
+
+    Runs after the commit: raising here never rolls back or loses the case; the failure is
+    stored as a ``NotificationFailure`` naming the plugin, and the other plugins still run.
+    """
+
+
+@hookspec
+def hc_register_exam_sources(register: Callable[[ExamSource], None]) -> None:
+    """Provide sources of imaging exam events (RIS/PACS feeds, FHIR servers, files).
+
+    :param register: call it once per ``ExamSource`` (an object with ``id`` and
+        ``read_exam_events()``).
+    """
+
+
+@hookspec
+def hc_register_fault_sources(register: Callable[[FaultSource], None]) -> None:
+    """Provide sources of equipment faults and repair work orders (CMMS, files).
+
+    :param register: call it once per ``FaultSource`` (an object with ``id`` and
+        ``read_faults()``).
+    """
+
+
+@hookspec
+def hc_register_exporters(register: Callable[[Exporter], None]) -> None:
+    """Provide export mappers (CSV, JSON lines, FHIR bundles, reports).
+
+    :param register: call it once per ``Exporter`` (``id``, ``description``, ``export()``).
+    """
+
+
+@hookspec
+def hc_register_cli_commands(cli: click.Group) -> None:
+    """Add sub-commands to the ``hospital-complaints`` command line (``hl7``, ``fhir`` ...).
+
+    :param cli: the top-level click group; call ``cli.add_command(...)``.
+    """

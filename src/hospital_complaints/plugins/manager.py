@@ -1,0 +1,211 @@
+"""The typed plugin manager. The rest of the code calls these methods, never ``pm.hook``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from ..domain.complaint import CategorySuggestion, Complaint
+from ..domain.events import Event
+from ..domain.imaging import ExamSource, FaultSource
+from ..errors import PluginError
+from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
+from .types import Exporter, NotificationFailure, Routing
+
+if TYPE_CHECKING:
+    import click
+
+    from ..services.views import CaseSummary
+    from ..sla.policy import SlaPolicy
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    distribution: str | None
+    hooks: tuple[str, ...]
+
+
+class HCPluginManager:
+    """Loads plugins explicitly (never at import time) and calls hooks through typed methods.
+
+    >>> pm = HCPluginManager()
+    >>> pm.load_entrypoints()           # built-ins and installed plugins
+    >>> pm.register(my_test_plugin)     # or register objects directly (tests, embedding)
+    """
+
+    def __init__(self, *, blocked: Iterable[str] = (), trace: bool = False) -> None:
+        self._pm = pluggy.PluginManager(PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self._dists: dict[str, str | None] = {}
+        self._blocked = frozenset(blocked)
+        for name in self._blocked:
+            self._pm.set_blocked(name)
+        if trace:
+            self._pm.trace.root.setwriter(lambda msg: sys.stderr.write(f"[hc-hooks] {msg}"))
+            self._pm.enable_tracing()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load_entrypoints(self, eps: Iterable[EntryPoint] | None = None) -> list[str]:
+        """Load every plugin registered under the entry-point group ``hospital_complaints``.
+
+        Names in ``HC_DISABLE_PLUGINS`` (the ``blocked`` argument) are skipped. A plugin that
+        fails to import raises :class:`PluginError` naming it. Returns the names loaded.
+        """
+        loaded = []
+        found = entry_points(group=ENTRY_POINT_GROUP) if eps is None else eps
+        for ep in sorted(found, key=lambda e: e.name):
+            if ep.name in self._blocked or self._pm.has_plugin(ep.name):
+                continue
+            dist = ep.dist.name if ep.dist is not None else None
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {ep.name!r} ({ep.value}, from {dist or 'unknown distribution'}) "
+                    f"failed to import: {type(exc).__name__}: {exc}. Fix or uninstall it, or "
+                    f"skip it with HC_DISABLE_PLUGINS={ep.name}",
+                    f"插件 {ep.name!r} 加载失败：{type(exc).__name__}: {exc}。"
+                    f"可设置 HC_DISABLE_PLUGINS={ep.name} 跳过",
+                ) from exc
+            self.register(plugin, name=ep.name, distribution=dist)
+            loaded.append(ep.name)
+        self.check_pending()
+        return loaded
+
+    def register(self, plugin: object, name: str | None = None,
+                 distribution: str | None = None) -> str:
+        """Register a plugin object or module directly."""
+        try:
+            registered = self._pm.register(plugin, name=name)
+        except ValueError as exc:
+            raise PluginError(f"cannot register plugin {name!r}: {exc}") from exc
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name!r} is invalid: {exc}") from exc
+        if registered is None:  # blocked
+            return name or ""
+        self._dists[registered] = distribution
+        return registered
+
+    def check_pending(self) -> None:
+        """Fail on a hook implementation that matches no spec (a misspelt ``hc_`` name)."""
+        try:
+            self._pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(
+                f"a plugin implements a hook that does not exist: {exc}",
+                f"插件实现了不存在的钩子：{exc}",
+            ) from exc
+
+    def plugins(self) -> list[PluginInfo]:
+        infos = []
+        for name, plugin in sorted(self._pm.list_name_plugin(), key=lambda np: np[0]):
+            if plugin is None:
+                continue
+            hooks = tuple(sorted(h.name for h in self._pm.get_hookcallers(plugin) or ()))
+            infos.append(PluginInfo(name, self._dists.get(name), hooks))
+        return infos
+
+    def is_loaded(self, name: str) -> bool:
+        return self._pm.get_plugin(name) is not None
+
+    # -- decisions and contributions ---------------------------------------------------------
+
+    def normalize_intake(self, channel: str, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._pm.hook.hc_normalize_intake(channel=channel, raw=raw)
+        return result
+
+    def suggest_categories(self, complaint: Complaint) -> list[CategorySuggestion]:
+        """Every plugin's suggestions, merged: the highest confidence per category wins."""
+        best: dict[str, CategorySuggestion] = {}
+        for result in self._pm.hook.hc_suggest_categories(complaint=complaint):
+            for s in result or ():
+                if not isinstance(s, CategorySuggestion):
+                    raise PluginError(
+                        f"hc_suggest_categories returned {type(s).__name__}, expected "
+                        "CategorySuggestion"
+                    )
+                current = best.get(s.category.value)
+                if current is None or s.confidence > current.confidence:
+                    best[s.category.value] = s
+        return sorted(best.values(), key=lambda s: -s.confidence)
+
+    def route(self, complaint: Complaint) -> Routing | None:
+        result = self._pm.hook.hc_route(complaint=complaint)
+        if result is not None and not isinstance(result, Routing):
+            raise PluginError(f"hc_route returned {type(result).__name__}, expected Routing")
+        return result
+
+    def sla_policies(self) -> dict[str, SlaPolicy]:
+        from ..sla.policy import SlaPolicy
+
+        return self._collect("hc_register_sla_policies", SlaPolicy)
+
+    def exam_sources(self) -> dict[str, ExamSource]:
+        return self._collect("hc_register_exam_sources", ExamSource)
+
+    def fault_sources(self) -> dict[str, FaultSource]:
+        return self._collect("hc_register_fault_sources", FaultSource)
+
+    def exporters(self) -> dict[str, Exporter]:
+        return self._collect("hc_register_exporters", Exporter)
+
+    def add_cli_commands(self, cli: click.Group) -> None:
+        self._pm.hook.hc_register_cli_commands(cli=cli)
+
+    def _collect(self, hook_name: str, kind: Any) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
+            def register(item: Any, _plugin: str = impl.plugin_name) -> None:
+                if not isinstance(item, kind):
+                    raise PluginError(
+                        f"plugin {_plugin!r} registered {type(item).__name__} through "
+                        f"{hook_name}; expected {kind.__name__}"
+                    )
+                item_id = str(getattr(item, "id", ""))
+                if item_id in found:
+                    raise PluginError(
+                        f"{kind.__name__} id {item_id!r} is registered twice: by "
+                        f"{owners[item_id]!r} and by {_plugin!r}",
+                        f"{kind.__name__} 标识 {item_id!r} 被重复注册",
+                    )
+                found[item_id] = item
+                owners[item_id] = _plugin
+
+            impl.function(**_kwargs(impl, {"register": register}))
+        return found
+
+    # -- notifications ---------------------------------------------------------------------
+
+    def notify_after_event(self, event: Event, case: CaseSummary,
+                           now: Callable[[], datetime]) -> list[NotificationFailure]:
+        """Call every ``hc_after_event`` implementation in isolation.
+
+        One implementation raising does not stop the others; each failure is returned as a
+        :class:`NotificationFailure` naming the plugin, for the service to store.
+        """
+        failures = []
+        for impl in reversed(self._pm.hook.hc_after_event.get_hookimpls()):
+            try:
+                impl.function(**_kwargs(impl, {"event": event, "case": case}))
+            except Exception as exc:  # recorded and shown, never swallowed silently
+                failures.append(NotificationFailure(
+                    complaint_ref=event.complaint_ref, event_id=event.event_id,
+                    event_type=event.type, plugin=impl.plugin_name,
+                    error=f"{type(exc).__name__}: {exc}"[:2000] or type(exc).__name__, at=now(),
+                ))
+        return failures
+
+
+def _kwargs(impl: pluggy.HookImpl, available: dict[str, Any]) -> dict[str, Any]:
+    """Only the arguments this implementation asks for (it may accept fewer than the spec)."""
+    return {name: available[name] for name in impl.argnames if name in available}
+

@@ -1,0 +1,40 @@
+"""Small value types that hooks exchange with the core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO, Protocol, runtime_checkable
+
+from ..domain.base import Instant, ShortText, StrictModel, Text
+
+
+class Routing(StrictModel):
+    """Where a new case goes: a department and, optionally, a named owner."""
+
+    department: ShortText
+    owner: ShortText | None = None
+    reason: Text | None = None
+
+
+class NotificationFailure(StrictModel):
+    """A notification plugin raised. The case is saved; this record makes the failure visible."""
+
+    complaint_ref: ShortText
+    event_id: ShortText
+    event_type: ShortText
+    plugin: ShortText
+    error: Text
+    at: Instant
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """An export mapper: writes cases in some format. Identity is masked unless revealed."""
+
+    id: str
+    description: str
+
+    def export(self, cases: Iterable[object], out: IO[str]) -> int:
+        """Write ``cases`` (:class:`~hospital_complaints.CaseSummary` objects, masked) to
+        ``out`` and return how many were written."""
+        ...

@@ -1,0 +1,198 @@
+"""``ComplaintService``: the one facade through which a host system performs every command.
+
+Each call opens a unit of work, loads the case, lets the domain decide (transition table and
+guards), and commits the new events atomically. Only after the commit are notification
+plugins called; their failures are stored, never raised into the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+from ..clock import Clock, SystemClock, zone
+from ..config import Settings
+from ..domain import workflow
+from ..domain.case import Case
+from ..domain.commands import COMMAND_BY_NAME, Assign, Command, RegisterComplaint
+from ..domain.complaint import Complaint, ComplaintDraft
+from ..domain.events import Event
+from ..domain.validation import parse
+from ..errors import ConcurrencyConflict, FieldProblem, InvalidInput
+from ..plugins.manager import HCPluginManager
+from ..plugins.types import NotificationFailure
+from ..storage.base import DuplicateIntake, UnitOfWork
+from ..storage.memory import InMemoryStore, InMemoryUnitOfWork
+from .views import CaseSummary, masked_event, summarize
+
+log = logging.getLogger("hospital_complaints")
+
+#: Received times this far in the future are accepted (clock skew between systems).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class ComplaintService:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], plugins: HCPluginManager,
+                 clock: Clock, settings: Settings | None = None) -> None:
+        self._uow_factory = uow_factory
+        self.plugins = plugins
+        self.clock = clock
+        self.settings = settings or Settings()
+        self.tz = zone(self.settings.timezone)
+
+    # -- intake ----------------------------------------------------------------------------
+
+    def intake(self, channel: str, raw: Mapping[str, Any], *, actor: str,
+               idempotency_key: str | None = None) -> Case:
+        """Register a raw channel submission, normalised by a ``hc_normalize_intake`` plugin."""
+        fields = self.plugins.normalize_intake(channel, raw)
+        if fields is None:
+            raise InvalidInput("intake", [FieldProblem(
+                "channel", channel,
+                "no installed plugin normalises this channel; register a ComplaintDraft "
+                "directly or install the channel's intake plugin")],
+                [f"没有插件能处理渠道 {channel!r}"])
+        return self.register(fields, actor=actor, idempotency_key=idempotency_key)
+
+    def register(self, draft: ComplaintDraft | Mapping[str, Any] | str, *, actor: str,
+                 idempotency_key: str | None = None) -> Case:
+        """Register a complaint. With an idempotency key (a hotline ticket id, a web-form
+        submission id) a retry returns the case the first call created instead of a new one."""
+        draft = parse(ComplaintDraft, draft, "complaint")
+        now = self.clock.now()
+        if draft.received_at > now + CLOCK_SKEW:
+            raise InvalidInput("complaint", [FieldProblem(
+                "received_at", draft.received_at.isoformat(),
+                f"must not be in the future (now is {now.isoformat()})")],
+                ["  - received_at：接收时间不能晚于当前时间"])
+        with self._uow_factory() as uow:
+            if idempotency_key is not None:
+                existing = uow.cases.find_by_idempotency_key(idempotency_key)
+                if existing is not None:
+                    return uow.cases.get(existing)
+            day = draft.received_at.astimezone(self.tz).date()
+            reference = uow.cases.next_reference(self.settings.reference_prefix, day)
+            probe = Complaint(reference=reference, **dict(draft))
+            suggestions = self.plugins.suggest_categories(probe)
+            case = workflow.start(reference, RegisterComplaint(complaint=draft,
+                                  suggestions=suggestions), actor, now)
+            if draft.department is None:
+                routing = self.plugins.route(case.complaint)
+                if routing is not None:
+                    workflow.handle(case, Assign(department=routing.department,
+                                                 owner=routing.owner),
+                                    "system:routing", now, routing.reason)
+            uow.cases.add(case, idempotency_key=idempotency_key)
+            try:
+                uow.commit()
+            except DuplicateIntake as dup:  # a concurrent retry won the race
+                return self.get(dup.reference)
+        self._notify(case, case.events)
+        return case
+
+    # -- commands --------------------------------------------------------------------------
+
+    def execute(self, reference: str, command: Command | tuple[str, Mapping[str, Any]], *,
+                actor: str, reason: str | None = None,
+                expected_version: int | None = None) -> Event:
+        """Carry out one command on one case and return the event it recorded.
+
+        ``command`` is a Command object, or ``(name, fields)`` as a CLI or API would send it.
+        With ``expected_version`` (the version the clerk's screen showed) a concurrent change
+        raises :class:`ConcurrencyConflict` instead of being silently overwritten.
+        """
+        cmd = self.parse_command(command) if isinstance(command, tuple) else command
+        with self._uow_factory() as uow:
+            case = uow.cases.get(reference)
+            if expected_version is not None and case.version != expected_version:
+                raise ConcurrencyConflict(
+                    f"complaint {reference} is at version {case.version}, but your screen "
+                    f"showed version {expected_version}: someone else changed it. Reload and "
+                    "try again - nothing was saved",
+                    f"投诉 {reference} 当前版本为 {case.version}，您看到的是 {expected_version}；"
+                    "已被他人修改，请刷新后重试，本次未保存",
+                )
+            self.before_command(case, cmd)
+            event = workflow.handle(case, cmd, actor, self.clock.now(), reason)
+            uow.commit()
+        self._notify(case, [event])
+        return event
+
+    def before_command(self, case: Case, command: Command) -> None:
+        """Checks that need more than the case (e.g. SLA policy limits). Override point."""
+        return None
+
+    @staticmethod
+    def parse_command(command: tuple[str, Mapping[str, Any]]) -> Command:
+        name, fields = command
+        cls = COMMAND_BY_NAME.get(name)
+        if cls is None or cls is RegisterComplaint:
+            names = ", ".join(n for n in COMMAND_BY_NAME if n != "register")
+            raise InvalidInput("command", [FieldProblem("command", name, f"one of: {names}")],
+                               [f"未知操作 {name!r}"])
+        return parse(cls, fields, f"command '{name}'")
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def get(self, reference: str) -> Case:
+        with self._uow_factory() as uow:
+            return uow.cases.get(reference)
+
+    def history(self, reference: str) -> list[Event]:
+        """The case's events, personal data masked."""
+        return [masked_event(e) for e in self.get(reference).events]
+
+    def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
+        with self._uow_factory() as uow:
+            yield from uow.cases.iter_cases(open_only=open_only)
+
+    def list_cases(self, *, state: str | None = None, department: str | None = None,
+             open_only: bool = False) -> list[CaseSummary]:
+        """Masked summaries, oldest first."""
+        return [
+            summarize(c) for c in self.iter_cases(open_only=open_only)
+            if (state is None or c.state.value == state)
+            and (department is None or c.complaint.department == department)
+        ]
+
+    def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
+        with self._uow_factory() as uow:
+            return uow.notification_failures(reference)
+
+    # -- notifications ---------------------------------------------------------------------
+
+    def _notify(self, case: Case, events: list[Event]) -> None:
+        summary = summarize(case)
+        failures: list[NotificationFailure] = []
+        for event in events:
+            failures += self.plugins.notify_after_event(masked_event(event), summary,
+                                                        self.clock.now)
+        if failures:
+            with self._uow_factory() as uow:
+                for failure in failures:
+                    uow.record_notification_failure(failure)
+                    log.warning("notification plugin %s failed on %s %s: %s", failure.plugin,
+                                failure.complaint_ref, failure.event_type, failure.error)
+
+
+def build_service(settings: Settings | None = None, *, clock: Clock | None = None,
+                  uow_factory: Callable[[], UnitOfWork] | None = None,
+                  plugins: HCPluginManager | None = None,
+                  load_entrypoints: bool = True) -> ComplaintService:
+    """A ready service: plugins loaded from entry points, in-memory storage unless given."""
+    settings = settings or Settings.from_env()
+    if plugins is None:
+        plugins = HCPluginManager(blocked=settings.disabled_plugins,
+                                  trace=settings.trace_hooks)
+        if load_entrypoints:
+            plugins.load_entrypoints()
+    if uow_factory is None:
+        store = InMemoryStore()
+
+        def uow_factory() -> UnitOfWork:
+            return InMemoryUnitOfWork(store)
+
+    return ComplaintService(uow_factory, plugins, clock or SystemClock(settings.timezone),
+                            settings)

@@ -1,0 +1,72 @@
+"""What the service needs from storage. Any implementation (memory, SQL) provides these.
+
+The service never knows which one it has: it opens a unit of work, loads and adds cases
+through ``uow.cases``, and calls ``commit()``. Leaving the ``with`` block without committing
+discards everything, so a failed command leaves no partial state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from types import TracebackType
+from typing import Protocol, Self
+
+from ..domain.case import Case
+from ..errors import HospitalComplaintsError
+from ..plugins.types import NotificationFailure
+
+
+class DuplicateIntake(HospitalComplaintsError):
+    """The idempotency key was used by another intake that committed first."""
+
+    def __init__(self, key: str, reference: str) -> None:
+        self.key = key
+        self.reference = reference
+        super().__init__(
+            f"idempotency key {key!r} already registered complaint {reference}",
+            f"幂等键 {key!r} 已登记为投诉 {reference}",
+        )
+
+
+class CaseRepository(Protocol):
+    def get(self, reference: str) -> Case:
+        """The case, rebuilt from its events; raises ``NotFound``."""
+        ...
+
+    def add(self, case: Case, idempotency_key: str | None = None) -> None:
+        """Track a new case; it is stored on commit."""
+        ...
+
+    def find_by_idempotency_key(self, key: str) -> str | None:
+        """The reference of the complaint an earlier intake with ``key`` created, if any."""
+        ...
+
+    def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
+        """Every stored case (read-only use), oldest first."""
+        ...
+
+    def next_reference(self, prefix: str, day: date) -> str:
+        """A new human-readable reference such as ``HC-20261122-0007``."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def cases(self) -> CaseRepository: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+    def commit(self) -> None:
+        """Store every tracked case's new events atomically, or raise and store nothing."""
+        ...
+
+    def rollback(self) -> None: ...
+
+    def record_notification_failure(self, failure: NotificationFailure) -> None: ...
+
+    def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
+        ...

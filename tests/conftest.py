@@ -1,0 +1,30 @@
+"""Shared fixtures. Fakes here are real classes (FixedClock, InMemoryStore), never mocks."""
+
+from __future__ import annotations
+
+import pytest
+from support import NOW
+
+from hospital_complaints import FixedClock, HCPluginManager, Settings, build_service
+from hospital_complaints.plugins.builtin import default_exporters, default_intake, default_routing
+from hospital_complaints.services.service import ComplaintService
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def plugins() -> HCPluginManager:
+    """Only the core's own built-ins, so unit tests do not depend on what else is installed."""
+    pm = HCPluginManager()
+    for module, name in ((default_intake, "default_intake"), (default_routing, "default_routing"),
+                         (default_exporters, "default_exporters")):
+        pm.register(module, name=name)
+    return pm
+
+
+@pytest.fixture
+def service(clock: FixedClock, plugins: HCPluginManager) -> ComplaintService:
+    return build_service(Settings(), clock=clock, plugins=plugins)
