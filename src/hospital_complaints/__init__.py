@@ -51,7 +51,26 @@ from .domain.complaint import (
 )
 from .domain.events import Event
 from .domain.imaging import EquipmentFault, ExamEvent, ExamSource, FaultSource, RosterShift
-from .domain.taxonomy import Label, label
+from .domain.taxonomy import (
+    ActionStatus,
+    ActionType,
+    CaseState,
+    Category,
+    Channel,
+    ComplainantRole,
+    ComplaintKind,
+    Complexity,
+    ContactMethod,
+    Direction,
+    EvidenceType,
+    ExamEventType,
+    Harm,
+    Label,
+    OutcomeKind,
+    Severity,
+    TeamRole,
+    label,
+)
 from .errors import (
     ConcurrencyConflict,
     ConfigError,
@@ -74,6 +93,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "ActionStatus", "ActionType", "CaseState", "Category", "Channel", "ComplainantRole",
+    "ComplaintKind", "Complexity", "ContactMethod", "Direction", "EvidenceType", "ExamEventType",
+    "Harm", "OutcomeKind", "Severity", "TeamRole",
     "Acknowledge", "AddEvidence", "AddTeamMember", "Assign", "Attachment", "Case",
     "CaseSummary", "CategorySuggestion", "Classify", "Clock", "Close", "Command", "Complainant",
     "Complaint", "ComplaintDraft", "ComplaintService", "ConcurrencyConflict", "ConfigError",

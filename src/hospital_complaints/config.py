@@ -3,7 +3,7 @@
 - HC_TIMEZONE: IANA zone for received times and deadlines (Asia/Shanghai)
 - HC_REFERENCE_PREFIX: prefix of reference numbers such as HC-20261122-0001 (HC)
 - HC_DISABLE_PLUGINS: comma-separated entry-point names not to load (none)
-- HC_TRACE_HOOKS: 1 prints every hook call and result to stderr (off)
+- HC_TRACE_HOOKS: 1 prints each hook call, names only, to stderr (off)
 - HC_SLA_POLICY: SLA policy id, or combination, applied to cases (imaging-dept)
 """
 

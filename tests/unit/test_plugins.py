@@ -117,3 +117,25 @@ def test_hook_tracing_writes_to_stderr(capsys, clock):
     pm.load_entrypoints()
     build_service(Settings(), clock=clock, plugins=pm).register(draft(), actor="x")
     assert "hc_route" in capsys.readouterr().err
+
+
+def test_hook_tracing_never_prints_personal_data(capsys, clock):
+    pm = HCPluginManager(trace=True)
+    pm.load_entrypoints()
+    build_service(Settings(), clock=clock, plugins=pm).register(draft(), actor="x")
+    err = capsys.readouterr().err
+    for secret in ("张三丰", "13812345678", "110101199001011234", "等了两个小时"):
+        assert secret not in err
+
+
+def test_a_crashing_classifier_does_not_block_intake(clock, caplog):
+    class Crashes:
+        @hookimpl
+        def hc_suggest_categories(self, complaint):
+            raise RuntimeError(f"bad keyword file while reading {complaint.description}")
+
+    pm = HCPluginManager()
+    pm.register(Crashes(), name="crashing_classifier")
+    case = build_service(Settings(), clock=clock, plugins=pm).register(draft(), actor="x")
+    assert case.suggestions == []
+    assert "crashing_classifier" in caplog.text and "两个小时" not in caplog.text

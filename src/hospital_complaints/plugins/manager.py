@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import EntryPoint, entry_points
@@ -17,6 +18,8 @@ from ..domain.imaging import ExamSource, FaultSource
 from ..errors import PluginError
 from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
 from .types import Exporter, NotificationFailure, Routing
+
+log = logging.getLogger("hospital_complaints.plugins")
 
 if TYPE_CHECKING:
     import click
@@ -48,8 +51,7 @@ class HCPluginManager:
         for name in self._blocked:
             self._pm.set_blocked(name)
         if trace:
-            self._pm.trace.root.setwriter(lambda msg: sys.stderr.write(f"[hc-hooks] {msg}"))
-            self._pm.enable_tracing()
+            self._pm.add_hookcall_monitoring(_trace_before, _trace_after)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -123,14 +125,25 @@ class HCPluginManager:
         return result
 
     def suggest_categories(self, complaint: Complaint) -> list[CategorySuggestion]:
-        """Every plugin's suggestions, merged: the highest confidence per category wins."""
+        """Every plugin's suggestions, merged: the highest confidence per category wins.
+
+        Suggestions are advice: a classifier that raises is logged by name (never with the
+        complaint's text) and skipped, so it cannot block intake.
+        """
         best: dict[str, CategorySuggestion] = {}
-        for result in self._pm.hook.hc_suggest_categories(complaint=complaint):
+        for impl in self._pm.hook.hc_suggest_categories.get_hookimpls():
+            try:
+                result: Any = impl.function(
+                    **_kwargs(impl, {"complaint": complaint}))
+            except Exception as exc:
+                log.warning("classifier plugin %r failed and was skipped: %s", impl.plugin_name,
+                            type(exc).__name__)
+                continue
             for s in result or ():
                 if not isinstance(s, CategorySuggestion):
                     raise PluginError(
-                        f"hc_suggest_categories returned {type(s).__name__}, expected "
-                        "CategorySuggestion"
+                        f"plugin {impl.plugin_name!r}: hc_suggest_categories returned "
+                        f"{type(s).__name__}, expected CategorySuggestion"
                     )
                 current = best.get(s.category.value)
                 if current is None or s.confidence > current.confidence:
@@ -203,6 +216,20 @@ class HCPluginManager:
                     error=f"{type(exc).__name__}: {exc}"[:2000] or type(exc).__name__, at=now(),
                 ))
         return failures
+
+
+def _trace_before(hook_name: str, impls: Sequence[pluggy.HookImpl],
+                  kwargs: Mapping[str, Any]) -> None:
+    # names only: hook arguments carry personal data, which is never logged
+    names = ", ".join(i.plugin_name for i in impls) or "no implementation"
+    sys.stderr.write(f"[hc-hooks] {hook_name} -> {names}\n")
+
+
+def _trace_after(outcome: Any, hook_name: str, impls: Sequence[pluggy.HookImpl],
+                 kwargs: Mapping[str, Any]) -> None:
+    exc = outcome.exception
+    status = f"raised {type(exc).__name__}" if exc is not None else "ok"
+    sys.stderr.write(f"[hc-hooks] {hook_name} {status}\n")
 
 
 def _kwargs(impl: pluggy.HookImpl, available: dict[str, Any]) -> dict[str, Any]:
