@@ -1,0 +1,17 @@
+"""Errors of the SQL store. Every message names what was wrong and what to do, in en + zh."""
+
+from __future__ import annotations
+
+from ...errors import ConfigError, HospitalComplaintsError
+
+
+class StorageError(HospitalComplaintsError):
+    """The database holds something the store cannot use (missing or damaged data)."""
+
+
+class DatabaseUnreachable(ConfigError):
+    """The database could not be reached. The message names the host, never the password."""
+
+
+class EncryptionKeyError(ConfigError):
+    """Personal data cannot be decrypted with the configured key ring (wrong or missing key)."""

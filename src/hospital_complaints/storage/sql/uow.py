@@ -1,0 +1,434 @@
+"""``SqlStore`` and ``SqlUnitOfWork``: the storage protocols on SQLAlchemy Core.
+
+SQLite (a file) is the embedded default; PostgreSQL (psycopg 3) and MariaDB (PyMySQL) are
+supported. Reads run in short transactions; ``commit()`` runs one write transaction that
+checks idempotency keys (unique constraint), bumps each case's ``version`` with
+``UPDATE ... WHERE version = loaded`` (0 rows means :class:`ConcurrencyConflict`), locks the
+chain head and appends the hash-chained events. Nothing is written unless all of it is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from ...domain.case import Case
+from ...domain.events import Event
+from ...domain.taxonomy import OPEN_STATES
+from ...domain.workflow import rebuild
+from ...errors import ConcurrencyConflict, ConfigError, NotFound
+from ...plugins.types import NotificationFailure
+from ..base import DuplicateIntake
+from .chain import global_hash, row_hash
+from .crypto import KeyRing, merge_personal, split_personal
+from .errors import DatabaseUnreachable
+from .tables import GENESIS, Tables, make_tables
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _normalise_url(url: str | URL) -> URL:
+    u = make_url(url)
+    backend = u.get_backend_name()
+    if u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    elif backend in {"mysql", "mariadb"}:
+        if "+" not in u.drivername:
+            u = u.set(drivername=f"{backend}+pymysql")
+        if "charset" not in u.query:
+            u = u.update_query_dict({"charset": "utf8mb4"})
+    elif backend not in {"sqlite", "postgresql"}:
+        raise ConfigError(
+            f"unsupported database {backend!r}; use sqlite, postgresql or mariadb/mysql",
+            f"不支持的数据库 {backend!r}；请使用 sqlite、postgresql 或 mariadb/mysql",
+        )
+    return u
+
+
+class SqlStore:
+    """One database (and schema/prefix) holding complaints.
+
+    >>> store = SqlStore("sqlite:///complaints.db", key_ring=KeyRing.from_env())  # doctest: +SKIP
+    >>> store.upgrade()                                                             # doctest: +SKIP
+    >>> service = build_service(uow_factory=store.unit_of_work)                     # doctest: +SKIP
+    """
+
+    def __init__(self, url: str | URL, *, key_ring: KeyRing, schema: str | None = None,
+                 table_prefix: str = "hc_", echo: bool = False) -> None:
+        self.url = _normalise_url(url)
+        self.key_ring = key_ring
+        self.schema = schema
+        self.prefix = table_prefix
+        self.dialect = self.url.get_backend_name()
+        if self.dialect == "sqlite" and schema is not None:
+            raise ConfigError(
+                "SQLite has no schemas here; use table_prefix to separate stores",
+                "SQLite 不支持 schema；请使用 table_prefix 区分",
+            )
+        self.tables: Tables = make_tables(table_prefix, schema)
+        self.engine: Engine = self._make_engine(echo)
+
+    # -- engine ----------------------------------------------------------------------------
+
+    def _make_engine(self, echo: bool) -> Engine:
+        if self.dialect == "sqlite":
+            engine = sa.create_engine(self.url, echo=echo,
+                                      connect_args={"check_same_thread": False, "timeout": 30})
+
+            @sa_event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+                dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+
+            @sa_event.listens_for(engine, "begin")
+            def _on_begin(conn: Connection) -> None:
+                write = conn.get_execution_options().get("hc_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+            return engine
+        return sa.create_engine(self.url, echo=echo, isolation_level="READ COMMITTED",
+                                pool_size=10, max_overflow=20)
+
+    def _where(self) -> str:
+        host = self.url.host or "localhost"
+        port = f":{self.url.port}" if self.url.port else ""
+        if self.dialect == "sqlite":
+            return f"SQLite file {self.url.database}"
+        return f"{self.dialect} at {host}{port} (database {self.url.database})"
+
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except (OperationalError, DBAPIError) as exc:
+            detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+            if self.url.password:
+                detail = detail.replace(str(self.url.password), "***")
+            shown = self.url.render_as_string(hide_password=True)
+            raise DatabaseUnreachable(
+                f"cannot connect to {self._where()} ({shown}): {detail}. Check that the server "
+                "runs and the URL, user and password are right",
+                f"无法连接数据库 {self._where()}（{shown}）：{detail}。请检查服务是否运行以及地址、"
+                "用户名和密码",
+            ) from None
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._connect() as conn:
+            conn.execution_options(hc_write=True)
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Create or migrate the tables (Alembic, shipped in the package; no alembic.ini)."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["hc_schema"] = self.schema
+        cfg.attributes["hc_prefix"] = self.prefix
+        with self._connect() as conn:
+            if self.schema is not None and self.dialect == "postgresql":
+                conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                conn.commit()
+            cfg.attributes["connection"] = conn
+            alembic_command.upgrade(cfg, revision)
+            conn.commit()
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A new unit of work: pass ``store.unit_of_work`` as ``build_service(uow_factory=)``."""
+        return SqlUnitOfWork(self)
+
+    def chain_head(self) -> tuple[int, str]:
+        """(last global seq, its hash): publish it elsewhere to anchor the log."""
+        h = self.tables.chain_head
+        with self.read() as conn:
+            row = conn.execute(sa.select(h.c.global_seq, h.c.hash).where(h.c.id == 1)).one()
+        return int(row.global_seq), str(row.hash)
+
+    # -- rows <-> events -------------------------------------------------------------------
+
+    @staticmethod
+    def _aad(row: dict[str, Any]) -> bytes:
+        return f"{row['complaint_ref']}|{row['seq']}|{row['event_id']}".encode()
+
+    def decrypt_row(self, row: dict[str, Any]) -> list[Any]:
+        where = f"complaint {row['complaint_ref']} event {row['seq']}"
+        plain = self.key_ring.decrypt(row["key_id"], row["personal"], self._aad(row), where)
+        values: list[Any] = json.loads(plain)
+        return values
+
+    def event_from_row(self, row: dict[str, Any]) -> Event:
+        payload = json.loads(row["payload"])
+        if row["personal"] is not None:
+            where = f"complaint {row['complaint_ref']} event {row['seq']}"
+            payload = merge_personal(payload, self.decrypt_row(row), where)
+        return Event(event_id=row["event_id"], complaint_ref=row["complaint_ref"],
+                     seq=row["seq"], type=row["type"], actor=row["actor"],
+                     at=datetime.fromisoformat(row["at"]), reason=row["reason"],
+                     payload=payload)
+
+    def row_from_event(self, event: Event) -> dict[str, Any]:
+        redacted, values = split_personal(event.type, event.payload)
+        row: dict[str, Any] = {
+            "complaint_ref": event.complaint_ref, "seq": event.seq, "event_id": event.event_id,
+            "type": event.type, "actor": event.actor, "at": event.at.isoformat(),
+            "reason": event.reason,
+            "payload": json.dumps(redacted, ensure_ascii=False, sort_keys=True),
+            "personal": None, "key_id": None,
+        }
+        if values:
+            plain = json.dumps(values, ensure_ascii=False).encode("utf-8")
+            row["key_id"], row["personal"] = self.key_ring.encrypt(plain, self._aad(row))
+        return row
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def rotate(self, batch: int = 500) -> int:
+        """Re-encrypt personal data not under the current key; returns the rows changed.
+
+        The hashes do not cover the ciphertext, so the chain stays valid.
+        """
+        e = self.tables.events
+        current = self.key_ring.current_id
+        changed = 0
+        while True:
+            with self.write() as conn:
+                rows = [dict(r._mapping) for r in conn.execute(
+                    sa.select(e.c.global_seq, e.c.complaint_ref, e.c.seq, e.c.event_id,
+                              e.c.personal, e.c.key_id)
+                    .where(e.c.personal.is_not(None), e.c.key_id != current)
+                    .order_by(e.c.global_seq).limit(batch))]
+                for row in rows:
+                    plain = json.dumps(self.decrypt_row(row), ensure_ascii=False)
+                    key_id, blob = self.key_ring.encrypt(plain.encode("utf-8"), self._aad(row))
+                    conn.execute(sa.update(e).where(e.c.global_seq == row["global_seq"])
+                                 .values(personal=blob, key_id=key_id))
+            changed += len(rows)
+            if len(rows) < batch:
+                return changed
+
+
+class _SqlRepository:
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        #: reference -> (case, version loaded, hash of the last stored event)
+        self.seen: dict[str, tuple[Case, int, str]] = {}
+        self.keys: dict[str, str] = {}
+
+    def get(self, reference: str) -> Case:
+        if reference in self.seen:
+            return self.seen[reference][0]
+        e = self._store.tables.events
+        with self._store.read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(
+                sa.select(e).where(e.c.complaint_ref == reference).order_by(e.c.seq))]
+        if not rows:
+            raise NotFound(f"no complaint with reference {reference!r}",
+                           f"找不到编号为 {reference!r} 的投诉")
+        case = rebuild([self._store.event_from_row(r) for r in rows])
+        self.seen[reference] = (case, case.version, rows[-1]["hash"])
+        return case
+
+    def add(self, case: Case, idempotency_key: str | None = None) -> None:
+        self.seen[case.reference] = (case, 0, GENESIS)
+        if idempotency_key is not None:
+            self.keys[idempotency_key] = case.reference
+
+    def find_by_idempotency_key(self, key: str) -> str | None:
+        i = self._store.tables.idempotency
+        with self._store.read() as conn:
+            ref = conn.execute(sa.select(i.c.reference).where(i.c.key == key)).scalar()
+        return None if ref is None else str(ref)
+
+    def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
+        t = self._store.tables
+        query = (sa.select(t.events).join(t.cases, t.cases.c.reference == t.events.c.complaint_ref)
+                 .order_by(t.cases.c.id, t.events.c.seq))
+        if open_only:
+            query = query.where(t.cases.c.state.in_([s.value for s in OPEN_STATES]))
+        with self._store.read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for _ref, group in itertools.groupby(rows, key=lambda r: r["complaint_ref"]):
+            case = rebuild([self._store.event_from_row(r) for r in group])
+            if not open_only or case.is_open:
+                yield case
+
+    def next_reference(self, prefix: str, day: date) -> str:
+        c = self._store.tables.counters
+        key = (c.c.prefix == prefix) & (c.c.day == f"{day:%Y%m%d}")
+        for attempt in range(20):
+            try:
+                with self._store.write() as conn:
+                    n = conn.execute(sa.select(c.c.n).where(key).with_for_update()).scalar()
+                    if n is None:
+                        n = 1
+                        conn.execute(sa.insert(c).values(prefix=prefix, day=f"{day:%Y%m%d}", n=1))
+                    else:
+                        n += 1
+                        conn.execute(sa.update(c).where(key).values(n=n))
+                return f"{prefix}-{day:%Y%m%d}-{n:04d}"
+            except (IntegrityError, OperationalError):  # first row raced, or a deadlock
+                if attempt == 19:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _conflict(ref: str, stored: int | None, loaded: int) -> ConcurrencyConflict:
+    now = "deleted" if stored is None else str(stored)
+    return ConcurrencyConflict(
+        f"complaint {ref} was changed by someone else (now at version {now}, you loaded "
+        f"{loaded}); reload it and try again - nothing was saved",
+        f"投诉 {ref} 已被他人修改（当前版本 {now}，您载入的是 {loaded}）；"
+        "请重新载入后再试，本次未保存任何内容",
+    )
+
+
+class _Duplicate(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class SqlUnitOfWork:
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self.cases = _SqlRepository(store)
+
+    def __enter__(self) -> Self:
+        self.cases = _SqlRepository(self._store)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.rollback()
+
+    def rollback(self) -> None:
+        self.cases = _SqlRepository(self._store)
+
+    def commit(self) -> None:
+        repo = self.cases
+        store = self._store
+        try:
+            with store.write() as conn:
+                new_heads = self._write(conn, repo)
+        except _Duplicate as dup:
+            existing = repo.find_by_idempotency_key(dup.key)
+            raise DuplicateIntake(dup.key, existing or "?") from None
+        except OperationalError as exc:  # deadlock / serialisation failure: nothing stored
+            raise ConcurrencyConflict(
+                f"the database aborted the save because of a concurrent change ({exc.orig}); "
+                "try again - nothing was saved",
+                "数据库因并发修改中止了保存；请重试，本次未保存任何内容",
+            ) from exc
+        for ref, head in new_heads.items():
+            case = repo.seen[ref][0]
+            repo.seen[ref] = (case, case.version, head)
+        repo.keys.clear()
+
+    def _write(self, conn: Connection, repo: _SqlRepository) -> dict[str, str]:
+        t = self._store.tables
+        for key, ref in repo.keys.items():
+            try:  # a failure aborts the whole transaction, so no savepoint is needed
+                conn.execute(sa.insert(t.idempotency).values(key=key, reference=ref))
+            except IntegrityError:
+                raise _Duplicate(key) from None
+        pending: list[tuple[Case, list[Event], str]] = []
+        for ref in sorted(repo.seen):
+            case, loaded, head = repo.seen[ref]
+            new = case.events[loaded:]
+            if loaded == 0:
+                try:
+                    conn.execute(sa.insert(t.cases).values(
+                        reference=ref, **self._case_columns(case), head_hash=GENESIS))
+                except IntegrityError:
+                    raise _conflict(ref, None, 0) from None
+            else:
+                where = (t.cases.c.reference == ref) & (t.cases.c.version == loaded)
+                if new:
+                    res = conn.execute(sa.update(t.cases).where(where)
+                                       .values(**self._case_columns(case)))
+                    ok = res.rowcount == 1
+                else:
+                    ok = conn.execute(sa.select(t.cases.c.id).where(where)).first() is not None
+                if not ok:
+                    stored = conn.execute(sa.select(t.cases.c.version)
+                                          .where(t.cases.c.reference == ref)).scalar()
+                    raise _conflict(ref, stored, loaded)
+            if new:
+                pending.append((case, new, head))
+        if not pending:
+            return {}
+        h = t.chain_head
+        top = conn.execute(sa.select(h.c.global_seq, h.c.hash).where(h.c.id == 1)
+                           .with_for_update()).one()
+        gseq, ghash = int(top.global_seq), str(top.hash)
+        rows: list[dict[str, Any]] = []
+        heads: dict[str, str] = {}
+        for case, new, head in pending:
+            for event in new:
+                row = self._store.row_from_event(event)
+                gseq += 1
+                row["prev_hash"] = head
+                row["hash"] = head = row_hash(row, head)
+                row["global_seq"] = gseq
+                row["global_hash"] = ghash = global_hash(head, ghash)
+                rows.append(row)
+            heads[case.reference] = head
+        conn.execute(sa.insert(t.events), rows)
+        for ref, head in heads.items():
+            conn.execute(sa.update(t.cases).where(t.cases.c.reference == ref)
+                         .values(head_hash=head))
+        conn.execute(sa.update(h).where(h.c.id == 1).values(global_seq=gseq, hash=ghash))
+        return heads
+
+    @staticmethod
+    def _case_columns(case: Case) -> dict[str, Any]:
+        return {
+            "version": case.version, "state": case.state.value,
+            "department": case.complaint.department, "owner": case.owner,
+            "received_at": case.complaint.received_at.isoformat(),
+            "updated_at": case.events[-1].at.isoformat() if case.events else "",
+        }
+
+    def record_notification_failure(self, failure: NotificationFailure) -> None:
+        f = self._store.tables.failures
+        with self._store.write() as conn:
+            conn.execute(sa.insert(f).values(
+                complaint_ref=failure.complaint_ref, event_id=failure.event_id,
+                event_type=failure.event_type, plugin=failure.plugin, error=failure.error,
+                at=failure.at.isoformat()))
+
+    def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
+        f = self._store.tables.failures
+        query = sa.select(f).order_by(f.c.id)
+        if reference is not None:
+            query = query.where(f.c.complaint_ref == reference)
+        with self._store.read() as conn:
+            rows = conn.execute(query).all()
+        return [NotificationFailure(complaint_ref=r.complaint_ref, event_id=r.event_id,
+                                    event_type=r.event_type, plugin=r.plugin, error=r.error,
+                                    at=datetime.fromisoformat(r.at)) for r in rows]
