@@ -12,15 +12,23 @@ import pytest
 EXE = Path(sys.executable).parent / "hospital-complaints"
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in {"HC_DATABASE_URL", "HC_ENCRYPTION_KEYS", "HC_ENCRYPTION_KEY_FILE"}}
+    full_env.update(env or {})
     return subprocess.run([str(EXE), *args], capture_output=True, text=True, env=full_env,
-                          timeout=120)
+                          timeout=120, cwd=cwd, input=stdin)
 
 
 @pytest.fixture(scope="module")
-def demo() -> subprocess.CompletedProcess[str]:
-    return run("demo")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("clerk")
+
+
+@pytest.fixture(scope="module")
+def demo(workdir: Path) -> subprocess.CompletedProcess[str]:
+    return run("demo", cwd=workdir)
 
 
 def test_demo_plays_the_whole_lifecycle(demo):
@@ -33,6 +41,23 @@ def test_demo_plays_the_whole_lifecycle(demo):
     assert "failed: 0" in out
     assert "finding 结论: CT2 was down 08:10-09:40" in out
     assert "13/13" in out  # progress reached the end
+
+
+def test_demo_persists_to_the_default_sqlite_file(demo, workdir):
+    assert (workdir / "hospital-complaints.db").exists()
+    key = workdir / "hospital-complaints.db.key"
+    assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+    listing = run("list", "--format", "json", cwd=workdir)
+    assert listing.returncode == 0
+    assert len(listing.stdout.splitlines()) == 6
+
+
+def test_database_file_holds_no_plaintext_identity(demo, workdir):
+    raw = b"".join(p.read_bytes() for p in workdir.glob("hospital-complaints.db*")
+                   if not p.name.endswith(".key"))
+    for secret in ("陈建国", "13912345678", "王海涛", "P0012345", "wb@example.org"):
+        assert secret.encode() not in raw
+    assert "CT 检查等待两个多小时".encode() in raw  # the matter itself is readable
 
 
 def test_demo_never_prints_identity(demo):
@@ -62,8 +87,8 @@ def test_blocking_a_plugin_from_the_environment():
     assert "blocked by HC_DISABLE_PLUGINS: keyword_classifier" in out.stdout
 
 
-def test_bad_configuration_is_a_clear_error_and_nonzero_exit():
-    out = run("demo", env={"HC_TIMEZONE": "Mars/Olympus"})
+def test_bad_configuration_is_a_clear_error_and_nonzero_exit(tmp_path):
+    out = run("demo", env={"HC_TIMEZONE": "Mars/Olympus"}, cwd=tmp_path)
     assert out.returncode == 1
     assert "Mars/Olympus" in out.stderr and "IANA" in out.stderr
     assert "Traceback" not in out.stderr
@@ -86,3 +111,64 @@ def test_host_integration_example_runs():
     assert out.returncode == 0, out.stderr
     assert "refused: cannot 'close' in state 'responded'" in out.stdout
     assert "刘* 136****1111" in out.stdout and "13600001111" not in out.stdout
+
+
+def test_a_clerk_works_a_case_from_the_shell(tmp_path):
+    db = f"sqlite:///{tmp_path}/clerk.db"
+    form = ('{"channel": "front_desk", "received_at": "2026-11-20T08:30:00+08:00", '
+            '"complainant": {"role": "patient", "name": "赵六", "phone": "13500001234", '
+            '"consent_to_contact": true}, "subject": "DR 机器坏了", '
+            '"description": "DR 设备故障，等了一小时"}')
+    reg = run("--db", db, "register", "-", stdin=form)
+    assert reg.returncode == 0, reg.stderr
+    ref = reg.stdout.strip()
+    steps = [
+        ("acknowledge", "--set", "method=phone", "--set", "message=已收到"),
+        ("start_investigation", "--set", 'team=[{"name": "孙磊", "role": "technologist"}]'),
+        ("record_finding", "--set", "text=DR1 detector fault 08:00-09:10"),
+        ("respond", "--data", '{"method": "phone", "text": "已维修", '
+                              '"outcome": {"kind": "upheld"}}'),
+        ("waive_follow_up", "--set", "reason=complainant declined a call"),
+        ("close",),
+    ]
+    for command, *options in steps:
+        out = run("--db", db, "act", ref, command, *options, "--actor", "clerk:li")
+        assert out.returncode == 0, (command, out.stderr)
+    assert "closed" in out.stdout and "已办结" in out.stdout
+    shown = run("--db", db, "show", ref, "--history")
+    assert shown.returncode == 0
+    assert "赵*" in shown.stdout and "赵六" not in shown.stdout and "13500001234" not in shown.stdout
+    assert "closed by clerk:li" in shown.stdout
+    assert run("--db", db, "audit", "verify").returncode == 0
+    csv = run("--db", db, "export", "--format", "csv")
+    assert ref in csv.stdout and "13500001234" not in csv.stdout
+
+
+def test_bad_clerk_input_exits_nonzero_with_reason(tmp_path):
+    db = f"sqlite:///{tmp_path}/bad.db"
+    bad = run("--db", db, "register", "-", stdin='{"channel": "fax"}')
+    assert bad.returncode == 1 and "channel" in bad.stderr and "'fax'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = run("--db", db, "show", "HC-20200101-0001")
+    assert missing.returncode == 1 and "HC-20200101-0001" in missing.stderr
+    not_json = run("--db", db, "register", "-", stdin="{oops")
+    assert not_json.returncode == 1 and "JSON" in not_json.stderr
+
+
+def test_tampering_is_named_by_audit_verify(tmp_path):
+    import sqlite3
+
+    db_file = tmp_path / "audit.db"
+    assert run("--db", f"sqlite:///{db_file}", "demo", "--quiet").returncode == 0
+    with sqlite3.connect(db_file) as conn:
+        conn.execute("UPDATE hc_events SET reason = 'edited' WHERE global_seq = 7")
+    out = run("--db", f"sqlite:///{db_file}", "audit", "verify")
+    assert out.returncode == 1
+    assert "global seq 7" in out.stderr and "modified" in out.stderr
+
+
+def test_unreachable_database_names_host_and_hides_password(tmp_path):
+    out = run("--db", "postgresql://hc:topsecret@127.0.0.1:1/x", "list",
+              env={"HC_ENCRYPTION_KEYS": "A" * 43 + "="})
+    assert out.returncode == 1
+    assert "127.0.0.1:1" in out.stderr and "topsecret" not in out.stderr

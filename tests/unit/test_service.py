@@ -224,3 +224,16 @@ def test_service_works_without_any_plugin(clock):
     svc = build_service(Settings(), clock=clock, plugins=HCPluginManager())
     case = svc.register(draft(), actor="x")
     assert case.complaint.department is None and case.version == 1
+
+
+def test_outbox_keeps_notifications_of_a_crash_after_commit(service):
+    from hospital_complaints.domain import workflow
+
+    ref = service.register(draft(), actor="x").reference
+    with service._uow_factory() as uow:  # commit, then "crash" before dispatch
+        workflow.handle(uow.cases.get(ref), ACK, "clerk", NOW)
+        uow.commit()
+    recorder = Recorder()
+    service.plugins.register(recorder, name="recorder")
+    assert service.dispatch_pending() == 1 and service.dispatch_pending() == 0
+    assert [e.type for e, _ in recorder.events] == ["acknowledged"]

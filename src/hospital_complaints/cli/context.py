@@ -1,20 +1,27 @@
-"""What every CLI command shares: settings, the plugin manager and (lazily) the service."""
+"""What every CLI command shares: settings, plugins, and (on first use) the store and service."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
+from ..clock import Clock
 from ..config import Settings
 from ..plugins.manager import HCPluginManager
 from ..services.service import ComplaintService, build_service
+
+if TYPE_CHECKING:
+    from ..storage.sql import SqlStore
 
 
 @dataclass
 class CliState:
     settings: Settings
     plugins: HCPluginManager
+    db_url: str | None = None
+    store: SqlStore | None = field(default=None)
     service: ComplaintService | None = field(default=None)
 
 
@@ -25,9 +32,21 @@ def get_state(ctx: click.Context) -> CliState:
     return state
 
 
-def get_service(ctx: click.Context) -> ComplaintService:
-    """The service for this invocation, built on first use."""
+def get_store(ctx: click.Context) -> SqlStore:
+    """The database named by --db / HC_DATABASE_URL (default ./hospital-complaints.db),
+    migrated to the current schema on first use."""
+    from ..storage.sql import open_store
+
     state = get_state(ctx)
-    if state.service is None:
-        state.service = build_service(state.settings, plugins=state.plugins)
+    if state.store is None:
+        state.store = open_store(state.db_url)
+    return state.store
+
+
+def get_service(ctx: click.Context, clock: Clock | None = None) -> ComplaintService:
+    """The service for this invocation, on the configured database, built on first use."""
+    state = get_state(ctx)
+    if state.service is None or clock is not None:
+        state.service = build_service(state.settings, plugins=state.plugins, clock=clock,
+                                      uow_factory=get_store(ctx).unit_of_work)
     return state.service

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -11,7 +12,8 @@ from ..clock import FixedClock
 from ..demo.scenario import WEEK_START, run_scenario
 from ..domain.taxonomy import OutcomeKind, label
 from ..services.service import build_service
-from .context import get_state
+from .context import get_state, get_store
+from .output import console as make_console
 
 
 @click.command("demo")
@@ -24,11 +26,14 @@ def demo_cmd(quiet: bool) -> None:
     owners and due dates, response, follow-up and closing; one is withdrawn, one referred.
     """
     state = get_state(click.get_current_context())
-    console = Console() if Console().is_terminal else Console(width=150)
+    console = make_console()
     clock = FixedClock(WEEK_START)
-    service = build_service(state.settings, clock=clock, plugins=state.plugins)
+    store = get_store(click.get_current_context())
+    service = build_service(state.settings, clock=clock, plugins=state.plugins,
+                            uow_factory=store.unit_of_work)
+    where = store.engine.url.render_as_string(hide_password=True)
     console.print("[bold]hospital-complaints demo[/]: 影像科一周投诉处理 a week in an imaging "
-                  "department (storage: in memory)")
+                  f"department (database: {where})")
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), console=console, disable=quiet, transient=False) as progress:
         task = progress.add_task("playing the week", total=None)
@@ -36,14 +41,16 @@ def demo_cmd(quiet: bool) -> None:
         def step(text: str, total: int) -> None:
             progress.update(task, total=total, advance=1, description=text)
 
-        result = run_scenario(service, clock, on_step=step)
+        result = run_scenario(service, clock, on_step=step, run_id=f"-{uuid.uuid4().hex[:8]}")
+    refs = set(result.references.values())
+    cases = [s for s in service.list_cases() if s.reference in refs]
 
     table = Table(title="Cases 投诉案件 (identity masked 身份信息已脱敏)", show_lines=False)
     table.add_column("reference 编号", no_wrap=True)
     for col in ("channel 渠道", "kind 类型", "state 状态", "outcome 结果", "department 科室",
                 "categories 分类", "complainant 投诉人"):
         table.add_column(col)
-    for s in service.list_cases():
+    for s in cases:
         table.add_row(
             s.reference, label(s.channel).zh, label(s.kind).zh, label(s.state).zh,
             label(OutcomeKind(s.outcome)).zh if s.outcome else "-",
@@ -74,7 +81,6 @@ def demo_cmd(quiet: bool) -> None:
         console.print(f"  follow-up 回访: satisfaction {ct.follow_up.satisfaction}/5")
     console.print(f"  events 事件: {ct.version}, state {label(ct.state)}")
 
-    cases = service.list_cases()
     closed = sum(1 for c in cases if c.state.value == "closed")
     console.print(
         f"\n{len(cases)} cases; {closed} closed, "
@@ -82,5 +88,7 @@ def demo_cmd(quiet: bool) -> None:
         f"{sum(1 for c in cases if c.state.value == 'referred')} referred, "
         f"{sum(1 for c in cases if c.state.value not in ('closed', 'withdrawn', 'referred'))} "
         f"open. Notifications delivered: {sum(result.notifications.values())}; "
-        f"failed: {len(service.notification_failures())}."
+        f"failed: {sum(len(service.notification_failures(r)) for r in refs)}."
     )
+    console.print(f"Saved. Try: hospital-complaints list · hospital-complaints show "
+                  f"{result.references['ct']} --history · hospital-complaints audit verify")

@@ -29,11 +29,17 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hospital-complaints")
-def cli() -> None:
+@click.option("--db", "db_url", metavar="URL", default=None,
+              help="Database URL: sqlite:///file.db, postgresql://user@host/db, "
+                   "mariadb://user:pw@host/db. Default: $HC_DATABASE_URL, else "
+                   "sqlite:///hospital-complaints.db")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None) -> None:
     """Complaint handling for hospital information systems (医疗投诉管理).
 
     Run `hospital-complaints demo` to see a week of an imaging department's complaints.
     """
+    get_state(ctx).db_url = db_url
 
 
 @cli.command("plugins")
@@ -93,9 +99,11 @@ def schemas_cmd(out: str) -> None:
 
 
 def _register_builtin_commands() -> None:
+    from .cases import register_case_commands
     from .demo import demo_cmd
 
     cli.add_command(demo_cmd)
+    register_case_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -75,8 +75,13 @@ Step = tuple[str, Callable[[], None]]
 
 
 def run_scenario(service: ComplaintService, clock: FixedClock,
-                 on_step: Callable[[str, int], None] = lambda _t, _n: None) -> DemoResult:
-    """Play the week. ``on_step(description, number_of_steps)`` runs before each step."""
+                 on_step: Callable[[str, int], None] = lambda _t, _n: None,
+                 run_id: str = "") -> DemoResult:
+    """Play the week. ``on_step(description, number_of_steps)`` runs before each step.
+
+    ``run_id`` is added to the idempotency keys, so that playing the week again on the same
+    database registers new cases instead of returning the first run's.
+    """
     counter = EventCounter()
     service.plugins.register(counter, name="demo_event_counter")
     result = DemoResult()
@@ -171,14 +176,14 @@ def run_scenario(service: ComplaintService, clock: FixedClock,
             "caller_phone": "13600001111", "category": "complaint",
             "title": "MR 报告三天还拿不到", "content": "周五做的腰椎磁共振，到现在报告出得慢，"
             "一直拿不到报告，门诊医生没法看。", "demands": "尽快出报告"}, actor="12320 工单接口",
-            idempotency_key="12320-20261117-0815")
+            idempotency_key=f"12320-20261117-0815{run_id}")
         refs["mr"] = case.reference
         # the platform retries the same work order: idempotent, no second case
         service.intake("hotline_platform", {
             "ticket_id": "12320-20261117-0815", "platform": "12320",
             "accepted_at": at(1, 9, 12).isoformat(), "caller_name": "刘芳",
             "title": "MR 报告三天还拿不到", "content": "重复推送 retry"},
-            actor="12320 工单接口", idempotency_key="12320-20261117-0815")
+            actor="12320 工单接口", idempotency_key=f"12320-20261117-0815{run_id}")
 
     def mr_handle() -> None:
         ex("mr", Acknowledge(method=ContactMethod.PHONE, message="已受理，今天内核实报告进度"),
@@ -210,7 +215,7 @@ def run_scenario(service: ComplaintService, clock: FixedClock,
             "submitted_at": at(2, 7, 55).isoformat(), "anonymous": True,
             "subject": "增强 CT 前需要空腹吗",
             "message": "明天做增强 CT，需要空腹吗？能吃降压药吗？"},
-            actor="web-form", idempotency_key="web-88213")
+            actor="web-form", idempotency_key=f"web-88213{run_id}")
         refs["consult"] = case.reference
         ex("consult", Classify(kind=ComplaintKind.CONSULTATION,
                                categories=[Category.COMMUNICATION]), clerk, at(2, 8, 25))

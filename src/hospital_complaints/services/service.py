@@ -164,17 +164,33 @@ class ComplaintService:
     # -- notifications ---------------------------------------------------------------------
 
     def _notify(self, case: Case, events: list[Event]) -> None:
-        summary = summarize(case)
-        failures: list[NotificationFailure] = []
-        for event in events:
-            failures += self.plugins.notify_after_event(masked_event(event), summary,
-                                                        self.clock.now)
-        if failures:
-            with self._uow_factory() as uow:
-                for failure in failures:
-                    uow.record_notification_failure(failure)
-                    log.warning("notification plugin %s failed on %s %s: %s", failure.plugin,
-                                failure.complaint_ref, failure.event_type, failure.error)
+        """Dispatch the outbox rows this commit wrote (the events are known to be committed)."""
+        self._dispatch([e.event_id for e in events], known={case.reference: case})
+
+    def dispatch_pending(self, *, limit: int = 500) -> int:
+        """Deliver notifications left in the outbox, e.g. by a crash between commit and
+        dispatch. Delivery is at least once: a crash during dispatch repeats it. Returns how
+        many events were dispatched."""
+        return self._dispatch(None, known={}, limit=limit)
+
+    def _dispatch(self, event_ids: list[str] | None, known: dict[str, Case],
+                  limit: int = 500) -> int:
+        with self._uow_factory() as uow:
+            pending = uow.pending_notifications(limit=limit, event_ids=event_ids)
+            summaries: dict[str, CaseSummary] = {}
+            failures: list[NotificationFailure] = []
+            for event in pending:
+                ref = event.complaint_ref
+                if ref not in summaries:
+                    summaries[ref] = summarize(known.get(ref) or uow.cases.get(ref))
+                failures += self.plugins.notify_after_event(masked_event(event), summaries[ref],
+                                                            self.clock.now)
+            for failure in failures:
+                uow.record_notification_failure(failure)
+                log.warning("notification plugin %s failed on %s %s: %s", failure.plugin,
+                            failure.complaint_ref, failure.event_type, failure.error)
+            uow.mark_notified([e.event_id for e in pending])
+        return len(pending)
 
 
 def build_service(settings: Settings | None = None, *, clock: Clock | None = None,

@@ -7,12 +7,13 @@ discards everything, so a failed command leaves no partial state.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from types import TracebackType
 from typing import Protocol, Self
 
 from ..domain.case import Case
+from ..domain.events import Event
 from ..errors import HospitalComplaintsError
 from ..plugins.types import NotificationFailure
 
@@ -67,6 +68,18 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
     def record_notification_failure(self, failure: NotificationFailure) -> None: ...
+
+    # -- transactional outbox: one row per committed event, written in the same transaction
+
+    def pending_notifications(self, *, limit: int = 500,
+                              event_ids: Sequence[str] | None = None) -> list[Event]:
+        """Committed events whose notifications have not been dispatched yet, oldest first
+        (only those in ``event_ids`` when given)."""
+        ...
+
+    def mark_notified(self, event_ids: Sequence[str]) -> None:
+        """Record that these events' notifications were dispatched (in its own transaction)."""
+        ...
 
     def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
         ...

@@ -7,7 +7,7 @@ store does, so behaviour seen here is behaviour seen there.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
@@ -27,6 +27,7 @@ class InMemoryStore:
     idempotency: dict[str, str] = field(default_factory=dict)
     counters: dict[tuple[str, date], int] = field(default_factory=dict)
     failures: list[NotificationFailure] = field(default_factory=list)
+    outbox: dict[str, Event] = field(default_factory=dict)  # event_id -> event, insertion order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -106,6 +107,7 @@ class InMemoryUnitOfWork:
                 new = case.events[loaded:]
                 if new:
                     self._store.events.setdefault(ref, []).extend(new)
+                    self._store.outbox.update((e.event_id, e) for e in new)
                 repo.seen[ref] = (case, case.version)
             self._store.idempotency.update(repo.keys)
             repo.keys.clear()
@@ -116,6 +118,18 @@ class InMemoryUnitOfWork:
     def record_notification_failure(self, failure: NotificationFailure) -> None:
         with self._store.lock:
             self._store.failures.append(failure)
+
+    def pending_notifications(self, *, limit: int = 500,
+                              event_ids: Sequence[str] | None = None) -> list[Event]:
+        with self._store.lock:
+            if event_ids is not None:
+                return [self._store.outbox[i] for i in event_ids if i in self._store.outbox]
+            return list(self._store.outbox.values())[:limit]
+
+    def mark_notified(self, event_ids: Sequence[str]) -> None:
+        with self._store.lock:
+            for i in event_ids:
+                self._store.outbox.pop(i, None)
 
     def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
         with self._store.lock:

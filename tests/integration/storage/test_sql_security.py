@@ -150,11 +150,32 @@ def test_unreachable_database_names_host_hides_password(key_ring):
     assert "127.0.0.1:1" in text and "s3cretpw" not in text and info.value.zh
 
 
+def test_upgrade_from_every_earlier_revision(tmp_path, key_ring, service_for):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hospital_complaints.storage.sql.uow import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    revisions = [r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()]
+    assert len(revisions) >= 2
+    for rev in revisions:
+        store = SqlStore(f"sqlite:///{tmp_path}/from_{rev}.db", key_ring=key_ring)
+        store.upgrade(rev)
+        store.upgrade()
+        service = service_for(store)
+        ref = service.register(draft(), actor="x").reference
+        assert service.get(ref).version == 2 and service.dispatch_pending() == 0
+        store.dispose()
+
+
 def test_upgrade_from_empty_is_repeatable(store):
     store.upgrade()  # already at head: a no-op
     names = set(sa.inspect(store.engine).get_table_names(schema=store.schema))
     assert {"hc_events", "hc_cases", "hc_idempotency", "hc_ref_counters",
-            "hc_notification_failures", "hc_chain_head", "hc_alembic_version"} <= names
+            "hc_notification_failures", "hc_chain_head", "hc_outbox",
+            "hc_alembic_version"} <= names
 
 
 def test_pg_two_threads_saving_one_case(pg_store, service_for):

@@ -6,9 +6,23 @@ migrated by the Alembic scripts shipped here (:meth:`SqlStore.upgrade`).
 """
 
 from .chain import Problem, verify_chain
+from .config import DEFAULT_URL, database_url, key_ring_for, open_store
 from .crypto import ENV_VAR, KeyRing
 from .errors import DatabaseUnreachable, EncryptionKeyError, StorageError
 from .uow import SqlStore, SqlUnitOfWork
 
-__all__ = ["ENV_VAR", "DatabaseUnreachable", "EncryptionKeyError", "KeyRing", "Problem",
-           "SqlStore", "SqlUnitOfWork", "StorageError", "verify_chain"]
+__all__ = [
+           "DEFAULT_URL",
+           "ENV_VAR",
+           "DatabaseUnreachable",
+           "EncryptionKeyError",
+           "KeyRing",
+           "Problem",
+           "SqlStore",
+           "SqlUnitOfWork",
+           "StorageError",
+           "database_url",
+           "key_ring_for",
+           "open_store",
+           "verify_chain",
+]

@@ -25,6 +25,7 @@ class Tables:
     counters: sa.Table
     failures: sa.Table
     chain_head: sa.Table
+    outbox: sa.Table
 
 
 def make_tables(prefix: str = "hc_", schema: str | None = None) -> Tables:
@@ -86,4 +87,10 @@ def make_tables(prefix: str = "hc_", schema: str | None = None) -> Tables:
         sa.Column("global_seq", sa.BigInteger, nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
-    return Tables(md, events, cases, idempotency, counters, failures, chain_head)
+    outbox = sa.Table(
+        f"{prefix}outbox", md,
+        sa.Column("global_seq", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("event_id", sa.String(200), nullable=False, unique=True),
+        sa.Column("complaint_ref", sa.String(200), nullable=False),
+    )
+    return Tables(md, events, cases, idempotency, counters, failures, chain_head, outbox)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -399,6 +399,9 @@ class SqlUnitOfWork:
                 rows.append(row)
             heads[case.reference] = head
         conn.execute(sa.insert(t.events), rows)
+        conn.execute(sa.insert(t.outbox), [
+            {"global_seq": r["global_seq"], "event_id": r["event_id"],
+             "complaint_ref": r["complaint_ref"]} for r in rows])
         for ref, head in heads.items():
             conn.execute(sa.update(t.cases).where(t.cases.c.reference == ref)
                          .values(head_hash=head))
@@ -421,6 +424,28 @@ class SqlUnitOfWork:
                 complaint_ref=failure.complaint_ref, event_id=failure.event_id,
                 event_type=failure.event_type, plugin=failure.plugin, error=failure.error,
                 at=failure.at.isoformat()))
+
+    def pending_notifications(self, *, limit: int = 500,
+                              event_ids: Sequence[str] | None = None) -> list[Event]:
+        t = self._store.tables
+        query = (sa.select(t.events).join(t.outbox, t.outbox.c.global_seq == t.events.c.global_seq)
+                 .order_by(t.outbox.c.global_seq))
+        if event_ids is not None:
+            if not event_ids:
+                return []
+            query = query.where(t.outbox.c.event_id.in_(list(event_ids)))
+        else:
+            query = query.limit(limit)
+        with self._store.read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        return [self._store.event_from_row(r) for r in rows]
+
+    def mark_notified(self, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        o = self._store.tables.outbox
+        with self._store.write() as conn:
+            conn.execute(sa.delete(o).where(o.c.event_id.in_(list(event_ids))))
 
     def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
         f = self._store.tables.failures

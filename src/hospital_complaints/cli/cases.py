@@ -1,0 +1,249 @@
+"""Commands a clerk uses to work cases from the shell; all read and write the database."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..domain.case import Case
+from ..domain.commands import COMMAND_BY_NAME
+from ..domain.personal import mask_dump
+from ..domain.taxonomy import label
+from ..errors import FieldProblem, InvalidInput
+from ..services.views import PROTECTED, summarize
+from .context import get_service, get_store
+from .output import console as make_console
+
+
+def _actor() -> str:
+    return os.environ.get("HC_ACTOR") or f"cli:{os.environ.get('USER', 'unknown')}"
+
+
+actor_option = click.option("--actor", default=_actor, show_default="$HC_ACTOR or cli:$USER",
+                             help="Who is doing this (recorded on the event).")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]),
+                             default="table", show_default=True)
+
+
+def _load_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(what, [FieldProblem(what, text[:60], f"valid JSON ({exc.msg} at "
+                                               f"line {exc.lineno} column {exc.colno})")],
+                           [f"{what} 不是有效的 JSON"]) from exc
+
+
+@click.command("list")
+@click.option("--state", help="Only cases in this state (e.g. investigating).")
+@click.option("--department", help="Only cases of this department.")
+@click.option("--open", "open_only", is_flag=True, help="Only open cases.")
+@format_option
+def list_cmd(state: str | None, department: str | None, open_only: bool, fmt: str) -> None:
+    """List cases, identity masked (投诉列表，身份信息脱敏)."""
+    service = get_service(click.get_current_context())
+    rows = service.list_cases(state=state, department=department, open_only=open_only)
+    if fmt == "json":
+        for s in rows:
+            click.echo(s.model_dump_json())
+        return
+    table = Table("reference", "received", "kind", "state", "department", "subject",
+                  "complainant", title=f"{len(rows)} cases")
+    for s in rows:
+        table.add_row(s.reference, f"{s.received_at:%Y-%m-%d %H:%M}", label(s.kind).zh,
+                      label(s.state).zh, (s.department or "-").split(" ")[0], s.subject,
+                      s.complainant)
+    make_console().print(table)
+
+
+def case_view(case: Case) -> dict[str, Any]:
+    """Everything about a case, with identity masked (a report's complainant removed)."""
+    c = case.complaint
+    complaint = mask_dump(c)
+    if c.is_whistleblowing:
+        complaint["complainant"] = {"role": c.complainant.role.value, "protected": PROTECTED}
+    return {
+        "summary": summarize(case).model_dump(mode="json"),
+        "complaint": complaint,
+        "suggestions": [s.model_dump(mode="json") for s in case.suggestions],
+        "investigation": {
+            "team": [m.model_dump(mode="json") for m in case.investigation.team],
+            "evidence": [e.model_dump(mode="json") for e in case.investigation.evidence],
+            "findings": [f.model_dump(mode="json") for f in case.investigation.findings],
+        },
+        "actions": [a.model_dump(mode="json") for a in case.actions.values()],
+        "communications": [e.model_dump(mode="json") for e in case.communications],
+        "response": case.response.model_dump(mode="json") if case.response else None,
+        "follow_up": case.follow_up.model_dump(mode="json") if case.follow_up else None,
+        "follow_up_waived": case.follow_up_waived,
+        "outcome": case.outcome.model_dump(mode="json") if case.outcome else None,
+        "extensions": [vars(e) | {"at": e.at.isoformat()} for e in case.extensions],
+    }
+
+
+@click.command("show")
+@click.argument("reference")
+@click.option("--history", is_flag=True, help="Also list every event.")
+@format_option
+def show_cmd(reference: str, history: bool, fmt: str) -> None:
+    """Show one case, identity masked (查看投诉详情)."""
+    service = get_service(click.get_current_context())
+    case = service.get(reference)
+    view = case_view(case)
+    events = [e.model_dump(mode="json") for e in service.history(reference)] if history else []
+    if fmt == "json":
+        if history:
+            view["events"] = events
+        click.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        return
+    s = summarize(case)
+    console = make_console()
+    console.print(f"[bold]{s.reference}[/] {s.subject}  [{label(s.state)}] v{s.version}")
+    received = s.received_at.strftime("%Y-%m-%d %H:%M %z")
+    console.print(f"  {label(s.kind)} via {label(s.channel)}, received {received}; "
+                  f"department {s.department or '-'}; owner {s.owner or '-'}")
+    console.print(f"  complainant: {s.complainant}; patient: {s.patient or '-'}")
+    console.print(f"  categories: {', '.join(str(label(c)) for c in s.categories) or '-'}")
+    if case.suggestions:
+        console.print("  suggested: " + ", ".join(
+            f"{label(x.category).zh} {x.confidence:.2f} ({'/'.join(x.matched)})"
+            for x in case.suggestions))
+    for link in case.complaint.exam_links:
+        console.print(f"  exam: {link.accession_number or '-'} {link.modality or ''} "
+                      f"{link.station or ''}")
+    for e in case.investigation.evidence:
+        console.print(f"  evidence {e.evidence_id} [{label(e.type).zh}] {e.description}")
+    for f in case.investigation.findings:
+        console.print(f"  finding: {f.text}")
+    for a in case.actions.values():
+        console.print(f"  action {a.action_id} [{label(a.type).zh}] {a.description} - "
+                      f"{a.owner}, due {a.due}, {label(a.status)}")
+    if case.outcome:
+        console.print(f"  outcome: {label(case.outcome.kind)}")
+    failures = service.notification_failures(reference)
+    if failures:
+        console.print(f"  [red]{len(failures)} notification failure(s)[/]: " + "; ".join(
+            f"{f.plugin} on {f.event_type}: {f.error}" for f in failures))
+    for row in events:
+        console.print(f"  #{row['seq']} {row['at']} {row['type']} by {row['actor']}"
+                      + (f" - {row['reason']}" if row.get("reason") else ""))
+
+
+@click.command("register")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--idempotency-key", help="e.g. the hotline ticket id: a retry returns the "
+              "case the first call created.")
+@click.option("--channel", "intake_channel", help="Normalise FILE with this channel's intake "
+              "plugin (e.g. web_form, hotline_platform) instead of reading a ComplaintDraft.")
+@actor_option
+def register_cmd(file: Any, idempotency_key: str | None, intake_channel: str | None,
+                 actor: str) -> None:
+    """Register a complaint from a JSON file (- for standard input)."""
+    data = _load_json(file.read(), "complaint file")
+    service = get_service(click.get_current_context())
+    if intake_channel:
+        case = service.intake(intake_channel, data, actor=actor, idempotency_key=idempotency_key)
+    else:
+        case = service.register(data, actor=actor, idempotency_key=idempotency_key)
+    click.echo(case.reference)
+
+
+def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput("--set", [FieldProblem("--set", pair, "key=value")],
+                               ["--set 参数须为 key=value 形式"])
+        try:
+            data[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            data[key] = raw
+    return data
+
+
+@click.command("act")
+@click.argument("reference")
+@click.argument("command", type=click.Choice(
+    [n for n in COMMAND_BY_NAME if n not in {"register", "record_deadline_alert"}]))
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A field of the command; VALUE is JSON when it parses, else text. Repeatable.")
+@click.option("--data", help="All fields as one JSON object (merged under --set).")
+@click.option("--reason", help="Why (recorded on the event).")
+@click.option("--expected-version", type=int, help="Refuse if the case changed since you "
+              "looked at this version.")
+@actor_option
+def act_cmd(reference: str, command: str, pairs: tuple[str, ...], data: str | None,
+            reason: str | None, expected_version: int | None, actor: str) -> None:
+    """Carry out a workflow COMMAND on a case (see `hospital-complaints workflow`).
+
+    Example: act HC-20261120-0001 acknowledge --set method=phone --set message=已收到
+    """
+    fields = _load_json(data, "--data") if data else {}
+    fields.update(_parse_pairs(pairs))
+    service = get_service(click.get_current_context())
+    event = service.execute(reference, (command, fields), actor=actor, reason=reason,
+                            expected_version=expected_version)
+    case = service.get(reference)
+    click.echo(f"{reference} #{event.seq} {event.type} -> {case.state.value} "
+               f"({label(case.state).zh})")
+
+
+@click.command("export")
+@click.option("--format", "exporter", default="jsonl", show_default=True,
+              help="An exporter id (see `plugins`): jsonl, csv, ...")
+@click.argument("out", type=click.File("w", encoding="utf-8"), default="-")
+def export_cmd(exporter: str, out: Any) -> None:
+    """Export every case, identity masked, to OUT (default standard output)."""
+    service = get_service(click.get_current_context())
+    exporters = service.plugins.exporters()
+    if exporter not in exporters:
+        raise InvalidInput("export", [FieldProblem("--format", exporter,
+                                                   f"one of: {', '.join(sorted(exporters))}")],
+                           [f"未知导出格式 {exporter!r}"])
+    n = exporters[exporter].export(service.list_cases(), out)
+    click.echo(f"exported {n} cases", err=True)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Check the tamper-evident event log."""
+
+
+@audit_group.command("verify")
+def audit_verify_cmd() -> None:
+    """Verify the hash chains; name the first bad row and exit 1 if any row was altered,
+    deleted or reordered."""
+    from ..storage.sql import verify_chain
+
+    store = get_store(click.get_current_context())
+    problems = verify_chain(store)
+    if problems:
+        for p in problems:
+            click.echo(f"BAD: {p}", err=True)
+        sys.exit(1)
+    seq, head = store.chain_head()
+    click.echo(f"ok: {seq} events, chain head {head}")
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Notifications waiting in the transactional outbox."""
+
+
+@outbox_group.command("dispatch")
+def outbox_dispatch_cmd() -> None:
+    """Deliver notifications left undelivered (e.g. after a crash between commit and send)."""
+    n = get_service(click.get_current_context()).dispatch_pending()
+    click.echo(f"dispatched {n} events")
+
+
+def register_case_commands(cli: click.Group) -> None:
+    for command in (list_cmd, show_cmd, register_cmd, act_cmd, export_cmd, audit_group,
+                    outbox_group):
+        cli.add_command(command)
