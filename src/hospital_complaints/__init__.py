@@ -72,6 +72,7 @@ from .domain.taxonomy import (
     label,
 )
 from .errors import (
+    AccessDenied,
     ConcurrencyConflict,
     ConfigError,
     GuardFailed,
@@ -84,7 +85,7 @@ from .errors import (
 )
 from .plugins import hookimpl
 from .plugins.manager import HCPluginManager
-from .plugins.types import Exporter, NotificationFailure, Routing
+from .plugins.types import Exporter, NotificationFailure, Routing, Viewer
 from .services import CaseSummary, ComplaintService, build_service
 
 try:
@@ -93,6 +94,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "AccessDenied",
     "Acknowledge",
     "ActionStatus",
     "ActionType",
@@ -167,6 +169,7 @@ __all__ = [
     "TeamMember",
     "TeamRole",
     "VerifyAction",
+    "Viewer",
     "WaiveFollowUp",
     "Withdraw",
     "WorkflowError",

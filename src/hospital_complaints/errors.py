@@ -90,6 +90,10 @@ class ConcurrencyConflict(HospitalComplaintsError):
     """Somebody else saved the same complaint first. Reload and try again; nothing was lost."""
 
 
+class AccessDenied(HospitalComplaintsError):
+    """The access-control decision refused (e.g. revealing a complainant's identity)."""
+
+
 class PluginError(HospitalComplaintsError):
     """A plugin failed to load or registered something invalid."""
 

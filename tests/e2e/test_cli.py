@@ -173,3 +173,28 @@ def test_unreachable_database_names_host_and_hides_password(tmp_path):
               env={"HC_ENCRYPTION_KEYS": "A" * 43 + "="})
     assert out.returncode == 1
     assert "127.0.0.1:1" in out.stderr and "topsecret" not in out.stderr
+
+
+def test_attach_and_audited_reveal_from_the_shell(tmp_path):
+    db = f"sqlite:///{tmp_path}/r.db"
+    env = {"HC_BLOB_DIR": str(tmp_path / "blobs")}
+    form = ('{"channel": "letter", "received_at": "2026-11-20T08:30:00+08:00", '
+            '"complainant": {"role": "patient", "name": "钱七", "address": "北京市某路 1 号", '
+            '"consent_to_contact": true}, "subject": "收费", "description": "重复收费"}')
+    ref = run("--db", db, "register", "-", stdin=form).stdout.strip()
+    scan = tmp_path / "letter.pdf"
+    scan.write_bytes(b"%PDF-1.4\n%scan\n")
+    out = run("--db", db, "attach", ref, str(scan), env=env)
+    assert out.returncode == 0 and "application/pdf" in out.stdout
+    assert len(list((tmp_path / "blobs").rglob("*"))) == 2  # one folder, one blob
+    bad = tmp_path / "virus.pdf"
+    bad.write_bytes(b"MZ\x90\x00binary\x00")
+    refused = run("--db", db, "attach", ref, str(bad), env=env)
+    assert refused.returncode == 1 and "virus.pdf" in refused.stderr
+    denied = run("--db", db, "reveal", ref, "--user", "tech7", "--purpose", "curious")
+    assert denied.returncode == 1 and "may not see" in denied.stderr
+    shown = run("--db", db, "reveal", ref, "--user", "wang", "--role", "patient_relations",
+                "--purpose", "call back")
+    assert shown.returncode == 0 and "钱七" in shown.stdout
+    history = run("--db", db, "show", ref, "--history").stdout
+    assert "identity_revealed by wang - call back" in history and "钱七" not in history

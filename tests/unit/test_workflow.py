@@ -39,8 +39,19 @@ from hospital_complaints import (
 )
 from hospital_complaints.domain import workflow
 from hospital_complaints.domain.case import Case
-from hospital_complaints.domain.commands import COMMAND_BY_NAME, Command
-from hospital_complaints.domain.complaint import ComplaintDraft, ExamLink, Outcome, TeamMember
+from hospital_complaints.domain.commands import (
+    COMMAND_BY_NAME,
+    AddAttachment,
+    Command,
+    RevealIdentity,
+)
+from hospital_complaints.domain.complaint import (
+    Attachment,
+    ComplaintDraft,
+    ExamLink,
+    Outcome,
+    TeamMember,
+)
 from hospital_complaints.domain.taxonomy import CaseState
 
 S = CaseState
@@ -72,6 +83,10 @@ SAMPLES: dict[str, Command] = {
                                       consent=True),
     "record_deadline_alert": RecordDeadlineAlert(milestone="close", kind="due_soon",
                                                  due=NOW + timedelta(days=2), policy="p"),
+    "add_attachment": AddAttachment(attachment=Attachment(reference="sha256:" + "a" * 64,
+                                                          sha256="a" * 64)),
+    "reveal_identity": RevealIdentity(viewer="wang", purpose="call back",
+                                      decided_by="default_access"),
 }
 
 PATHS: dict[CaseState, list[str]] = {
@@ -188,7 +203,7 @@ def test_reopen_returns_to_investigation_and_clears_the_answer():
 def test_referral_ends_local_handling():
     case = case_in(S.REFERRED)
     assert case.outcome.referred_to == "卫生监督所"
-    assert workflow.allowed_commands(S.REFERRED) == []
+    assert workflow.allowed_commands(S.REFERRED) == ["reveal_identity"]  # audit only
 
 
 def test_upheld_needs_a_finding():

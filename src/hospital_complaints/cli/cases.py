@@ -15,6 +15,7 @@ from ..domain.commands import COMMAND_BY_NAME
 from ..domain.personal import mask_dump
 from ..domain.taxonomy import label
 from ..errors import FieldProblem, InvalidInput
+from ..plugins.types import Viewer
 from ..services.views import PROTECTED, summarize
 from .context import get_service, get_store
 from .output import console as make_console
@@ -170,7 +171,8 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.command("act")
 @click.argument("reference")
 @click.argument("command", type=click.Choice(
-    [n for n in COMMAND_BY_NAME if n not in {"register", "record_deadline_alert"}]))
+    [n for n in COMMAND_BY_NAME if n not in {"register", "reveal_identity",
+                                              "record_deadline_alert"}]))
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
               help="A field of the command; VALUE is JSON when it parses, else text. Repeatable.")
 @click.option("--data", help="All fields as one JSON object (merged under --set).")
@@ -192,6 +194,36 @@ def act_cmd(reference: str, command: str, pairs: tuple[str, ...], data: str | No
     case = service.get(reference)
     click.echo(f"{reference} #{event.seq} {event.type} -> {case.state.value} "
                f"({label(case.state).zh})")
+
+
+@click.command("attach")
+@click.argument("reference")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@actor_option
+def attach_cmd(reference: str, file: str, actor: str) -> None:
+    """Attach a file (PDF, image, recording, video, text; at most 20 MB) to a case."""
+    from pathlib import Path
+
+    path = Path(file)
+    event = get_service(click.get_current_context()).attach(
+        reference, path.read_bytes(), path.name, actor=actor)
+    a = event.payload["attachment"]
+    click.echo(f"{reference} #{event.seq} attached {a['filename']} ({a['media_type']}, "
+               f"{a['size_bytes']} bytes, sha256 {a['sha256'][:12]}...)")
+
+
+@click.command("reveal")
+@click.argument("reference")
+@click.option("--user", required=True, help="Who is asking.")
+@click.option("--role", "roles", multiple=True, help="The asker's roles (repeatable).")
+@click.option("--department", help="The asker's department.")
+@click.option("--purpose", required=True, help="Why the identity is needed (audited).")
+def reveal_cmd(reference: str, user: str, roles: tuple[str, ...], department: str | None,
+               purpose: str) -> None:
+    """Show the complainant's identity, if access control allows; every reveal is audited."""
+    viewer = Viewer(user=user, roles=frozenset(roles), department=department)
+    shown = get_service(click.get_current_context()).reveal_identity(reference, viewer, purpose)
+    click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
 
 
 @click.command("export")
@@ -244,6 +276,6 @@ def outbox_dispatch_cmd() -> None:
 
 
 def register_case_commands(cli: click.Group) -> None:
-    for command in (list_cmd, show_cmd, register_cmd, act_cmd, export_cmd, audit_group,
-                    outbox_group):
+    for command in (list_cmd, show_cmd, register_cmd, act_cmd, attach_cmd, reveal_cmd,
+                    export_cmd, audit_group, outbox_group):
         cli.add_command(command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..plugins.manager import HCPluginManager
 from ..services.service import ComplaintService, build_service
+from ..storage.blobs import FileBlobStore
 
 if TYPE_CHECKING:
     from ..storage.sql import SqlStore
@@ -48,5 +50,7 @@ def get_service(ctx: click.Context, clock: Clock | None = None) -> ComplaintServ
     state = get_state(ctx)
     if state.service is None or clock is not None:
         state.service = build_service(state.settings, plugins=state.plugins, clock=clock,
-                                      uow_factory=get_store(ctx).unit_of_work)
+                                      uow_factory=get_store(ctx).unit_of_work,
+                                      blobs=FileBlobStore(os.environ.get(
+                                          "HC_BLOB_DIR", "hospital-complaints-blobs")))
     return state.service

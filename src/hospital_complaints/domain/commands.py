@@ -21,6 +21,7 @@ from ..errors import GuardFailed
 from .base import Instant, ShortText, StrictModel, Text
 from .case import Case, Extension
 from .complaint import (
+    Attachment,
     CategorySuggestion,
     CommunicationEntry,
     Complaint,
@@ -556,11 +557,47 @@ class RecordDeadlineAlert(Command):
         case.deadline_alerts.add((self.milestone, self.kind.value))
 
 
+class AddAttachment(Command):
+    """Supporting material stored in the blob store (use ``service.attach``)."""
+
+    name: ClassVar[str] = "add_attachment"
+    event_type: ClassVar[str] = "attachment_added"
+
+    attachment: Attachment
+
+    def guard(self, case: Case, event_at: date) -> None:
+        if any(a.sha256 == self.attachment.sha256 for a in case.complaint.attachments):
+            raise self._fail(case, "this file is already attached", "该文件已附上")
+
+    def apply(self, case: Case, event: Event) -> None:
+        attachments = [*case.complaint.attachments, self.attachment]
+        case.complaint = case.complaint.model_copy(update={"attachments": attachments})
+
+
+class RevealIdentity(Command):
+    """Audit record of someone seeing the complainant's and patient's identity unmasked.
+
+    Recorded by ``service.reveal_identity`` after the access-control decision allowed it.
+    """
+
+    name: ClassVar[str] = "reveal_identity"
+    event_type: ClassVar[str] = "identity_revealed"
+
+    viewer: ShortText
+    roles: list[ShortText] = Field(default_factory=list)
+    viewer_department: ShortText | None = None
+    purpose: Text
+    decided_by: ShortText
+
+    def apply(self, case: Case, event: Event) -> None:
+        return None
+
+
 ALL_COMMANDS: tuple[type[Command], ...] = (
     RegisterComplaint, Acknowledge, Classify, Assign, LinkExam, StartInvestigation,
     AddTeamMember, AddEvidence, RecordFinding, PlanAction, RecordProgress, VerifyAction,
     LogCommunication, Respond, RecordFollowUp, WaiveFollowUp, Close, Withdraw, Refer, Decline,
-    Reopen, ExtendDeadline, RecordDeadlineAlert,
+    Reopen, ExtendDeadline, RecordDeadlineAlert, AddAttachment, RevealIdentity,
 )
 COMMAND_BY_EVENT: dict[str, type[Command]] = {c.event_type: c for c in ALL_COMMANDS}
 COMMAND_BY_NAME: dict[str, type[Command]] = {c.name: c for c in ALL_COMMANDS}

@@ -150,6 +150,10 @@ class ComplaintDraft(StrictModel):
     subject: ShortText
     description: Text
     staff_involved: list[StaffRef] = Field(default_factory=list)
+    #: the department the complaint or report is about (被投诉科室); a report's complainant
+    #: is never revealed to anyone of this department
+    concerns_department: ShortText | None = None
+    #: the department handling the case (set by routing when not given)
     department: ShortText | None = None
     demands: Text | None = None
     attachments: list[Attachment] = Field(default_factory=list)

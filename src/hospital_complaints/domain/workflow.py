@@ -49,6 +49,8 @@ TABLE: dict[str, dict[CaseState, CaseState | str]] = {
     "reopen":              {CLOSED: IN, WITHDRAWN: IN},
     "extend_deadline":     dict.fromkeys(ALL_OPEN, SAME),
     "record_deadline_alert": dict.fromkeys(ALL_OPEN, SAME),
+    "add_attachment":      dict.fromkeys(ALL_OPEN, SAME),
+    "reveal_identity":     dict.fromkeys(CaseState, SAME),
 }
 
 

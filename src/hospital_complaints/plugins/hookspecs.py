@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..domain.imaging import ExamSource, FaultSource
     from ..services.views import CaseSummary
     from ..sla.policy import SlaPolicy
-    from .types import Exporter, Routing
+    from .types import Exporter, Routing, Viewer
 
 
 @hookspec(firstresult=True)
@@ -107,6 +107,20 @@ def hc_register_exporters(register: Callable[[Exporter], None]) -> None:
     """Provide export mappers (CSV, JSON lines, FHIR bundles, reports).
 
     :param register: call it once per ``Exporter`` (``id``, ``description``, ``export()``).
+    """
+
+
+@hookspec(firstresult=True)
+def hc_can_reveal_identity(viewer: Viewer, complaint: Complaint, purpose: str) -> bool | None:
+    """Decide whether ``viewer`` may see the complainant's and patient's identity unmasked.
+
+    :param viewer: who asks (user, roles, department).
+    :param complaint: the complaint concerned.
+    :param purpose: why, as the viewer stated it (recorded on the audit event).
+    :return: ``True`` to allow, ``False`` to refuse, ``None`` to abstain. First non-``None``
+        answer wins; when every plugin abstains the answer is no. Whatever plugins say, a
+        report's (举报) complainant is never revealed to anyone of the department it concerns.
+        Every allowed reveal is recorded as an ``identity_revealed`` event.
     """
 
 

@@ -17,7 +17,7 @@ from ..domain.events import Event
 from ..domain.imaging import ExamSource, FaultSource
 from ..errors import PluginError
 from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
-from .types import Exporter, NotificationFailure, Routing
+from .types import Exporter, NotificationFailure, Routing, Viewer
 
 log = logging.getLogger("hospital_complaints.plugins")
 
@@ -155,6 +155,16 @@ class HCPluginManager:
         if result is not None and not isinstance(result, Routing):
             raise PluginError(f"hc_route returned {type(result).__name__}, expected Routing")
         return result
+
+    def can_reveal_identity(self, viewer: Viewer, complaint: Complaint,
+                            purpose: str) -> tuple[bool, str]:
+        """The first non-None decision and the plugin that made it; no decision means no."""
+        for impl in reversed(self._pm.hook.hc_can_reveal_identity.get_hookimpls()):
+            answer = impl.function(**_kwargs(impl, {"viewer": viewer, "complaint": complaint,
+                                                    "purpose": purpose}))
+            if answer is not None:
+                return bool(answer), impl.plugin_name
+        return False, "(no plugin decided: refused by default)"
 
     def sla_policies(self) -> dict[str, SlaPolicy]:
         from ..sla.policy import SlaPolicy

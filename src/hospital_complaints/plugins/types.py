@@ -16,6 +16,14 @@ class Routing(StrictModel):
     reason: Text | None = None
 
 
+class Viewer(StrictModel):
+    """Who is asking to see something: user id, roles, and their department."""
+
+    user: ShortText
+    roles: frozenset[ShortText] = frozenset()
+    department: ShortText | None = None
+
+
 class NotificationFailure(StrictModel):
     """A notification plugin raised. The case is saved; this record makes the failure visible."""
 

@@ -16,18 +16,32 @@ from ..clock import Clock, SystemClock, zone
 from ..config import Settings
 from ..domain import workflow
 from ..domain.case import Case
-from ..domain.commands import COMMAND_BY_NAME, Assign, Command, RegisterComplaint
-from ..domain.complaint import Complaint, ComplaintDraft
+from ..domain.commands import (
+    COMMAND_BY_NAME,
+    AddAttachment,
+    Assign,
+    Command,
+    RegisterComplaint,
+    RevealIdentity,
+)
+from ..domain.complaint import Attachment, Complaint, ComplaintDraft
 from ..domain.events import Event
 from ..domain.validation import parse
-from ..errors import ConcurrencyConflict, FieldProblem, InvalidInput
+from ..errors import AccessDenied, ConcurrencyConflict, FieldProblem, InvalidInput
 from ..plugins.manager import HCPluginManager
-from ..plugins.types import NotificationFailure
+from ..plugins.types import NotificationFailure, Viewer
 from ..storage.base import DuplicateIntake, UnitOfWork
+from ..storage.blobs import DEFAULT_MAX_BYTES, BlobStore, MemoryBlobStore, check
 from ..storage.memory import InMemoryStore, InMemoryUnitOfWork
 from .views import CaseSummary, masked_event, summarize
 
 log = logging.getLogger("hospital_complaints")
+
+#: Commands with their own service method (they need checks or side effects of their own).
+SERVICE_ONLY = {
+    RegisterComplaint.name: "register",
+    RevealIdentity.name: "reveal_identity",
+}
 
 #: Received times this far in the future are accepted (clock skew between systems).
 CLOCK_SKEW = timedelta(minutes=5)
@@ -35,8 +49,12 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 class ComplaintService:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], plugins: HCPluginManager,
-                 clock: Clock, settings: Settings | None = None) -> None:
+                 clock: Clock, settings: Settings | None = None,
+                 blobs: BlobStore | None = None, max_attachment_bytes: int = DEFAULT_MAX_BYTES,
+                 ) -> None:
         self._uow_factory = uow_factory
+        self.blobs: BlobStore = blobs or MemoryBlobStore()
+        self.max_attachment_bytes = max_attachment_bytes
         self.plugins = plugins
         self.clock = clock
         self.settings = settings or Settings()
@@ -104,6 +122,10 @@ class ComplaintService:
         raises :class:`ConcurrencyConflict` instead of being silently overwritten.
         """
         cmd = self.parse_command(command) if isinstance(command, tuple) else command
+        if cmd.name in SERVICE_ONLY:
+            raise InvalidInput("command", [FieldProblem(
+                "command", cmd.name, f"use service.{SERVICE_ONLY[cmd.name]}() instead")],
+                [f"「{cmd.name}」须通过专用接口执行"])
         with self._uow_factory() as uow:
             case = uow.cases.get(reference)
             if expected_version is not None and case.version != expected_version:
@@ -128,11 +150,68 @@ class ComplaintService:
     def parse_command(command: tuple[str, Mapping[str, Any]]) -> Command:
         name, fields = command
         cls = COMMAND_BY_NAME.get(name)
-        if cls is None or cls is RegisterComplaint:
-            names = ", ".join(n for n in COMMAND_BY_NAME if n != "register")
+        if cls is None or name in SERVICE_ONLY:
+            names = ", ".join(n for n in COMMAND_BY_NAME if n not in SERVICE_ONLY)
             raise InvalidInput("command", [FieldProblem("command", name, f"one of: {names}")],
                                [f"未知操作 {name!r}"])
         return parse(cls, fields, f"command '{name}'")
+
+    # -- attachments -------------------------------------------------------------------------
+
+    def attach(self, reference: str, data: bytes, filename: str, *, actor: str) -> Event:
+        """Store a file in the blob store (size and type checked) and record it on the case."""
+        media_type = check(data, filename, self.max_attachment_bytes)
+        self.get(reference)  # an unknown reference fails before anything is stored
+        key = self.blobs.put(data)
+        attachment = Attachment(reference=key, sha256=key.removeprefix("sha256:"),
+                                filename=filename, media_type=media_type, size_bytes=len(data))
+        with self._uow_factory() as uow:
+            case = uow.cases.get(reference)
+            event = workflow.handle(case, AddAttachment(attachment=attachment), actor,
+                                    self.clock.now())
+            uow.commit()
+        self._notify(case, [event])
+        return event
+
+    # -- identity ----------------------------------------------------------------------------
+
+    def reveal_identity(self, reference: str, viewer: Viewer, purpose: str) -> dict[str, Any]:
+        """The complainant's and patient's identity, unmasked, if the access decision allows;
+        the reveal is recorded as an ``identity_revealed`` event. Raises :class:`AccessDenied`.
+        """
+        if not purpose.strip():
+            raise InvalidInput("reveal", [FieldProblem("purpose", purpose, "say why you need "
+                                                       "to see the identity")],
+                               ["  - purpose：请说明查看身份信息的理由"])
+        with self._uow_factory() as uow:
+            case = uow.cases.get(reference)
+            c = case.complaint
+            if c.is_whistleblowing and viewer.department and c.concerns_department and \
+                    viewer.department.casefold() == c.concerns_department.casefold():
+                raise AccessDenied(
+                    f"{reference} is a report (举报) about {c.concerns_department}; its "
+                    "complainant is never revealed to that department",
+                    f"{reference} 为针对「{c.concerns_department}」的举报，"
+                    "举报人身份不得向该科室披露",
+                )
+            allowed, decided_by = self.plugins.can_reveal_identity(viewer, c, purpose)
+            if not allowed:
+                raise AccessDenied(
+                    f"{viewer.user} may not see the identity in {reference} (decided by "
+                    f"{decided_by})",
+                    f"{viewer.user} 无权查看 {reference} 的身份信息（{decided_by}）",
+                )
+            event = workflow.handle(case, RevealIdentity(
+                viewer=viewer.user, roles=sorted(viewer.roles),
+                viewer_department=viewer.department, purpose=purpose, decided_by=decided_by),
+                viewer.user, self.clock.now(), purpose)
+            uow.commit()
+        self._notify(case, [event])
+        return {
+            "reference": reference,
+            "complainant": c.complainant.model_dump(mode="json", exclude_none=True),
+            "patient": c.patient.model_dump(mode="json") if c.patient else None,
+        }
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -196,7 +275,8 @@ class ComplaintService:
 def build_service(settings: Settings | None = None, *, clock: Clock | None = None,
                   uow_factory: Callable[[], UnitOfWork] | None = None,
                   plugins: HCPluginManager | None = None,
-                  load_entrypoints: bool = True) -> ComplaintService:
+                  load_entrypoints: bool = True,
+                  blobs: BlobStore | None = None) -> ComplaintService:
     """A ready service: plugins loaded from entry points, in-memory storage unless given."""
     settings = settings or Settings.from_env()
     if plugins is None:
@@ -211,4 +291,4 @@ def build_service(settings: Settings | None = None, *, clock: Clock | None = Non
             return InMemoryUnitOfWork(store)
 
     return ComplaintService(uow_factory, plugins, clock or SystemClock(settings.timezone),
-                            settings)
+                            settings, blobs=blobs)
