@@ -237,3 +237,13 @@ def test_outbox_keeps_notifications_of_a_crash_after_commit(service):
     service.plugins.register(recorder, name="recorder")
     assert service.dispatch_pending() == 1 and service.dispatch_pending() == 0
     assert [e.type for e, _ in recorder.events] == ["acknowledged"]
+
+
+def test_register_many_numbers_per_day_and_validates_whole_batches(service):
+    drafts = [draft(), draft(received_at="2026-11-19T10:00:00+08:00"), draft()]
+    refs = service.register_many(drafts, actor="backfill", batch_size=2)
+    assert refs == ["HC-20261120-0001", "HC-20261119-0001", "HC-20261120-0002"]
+    assert len(service.list_cases()) == 3
+    with pytest.raises(InvalidInput, match="complaint #2"):
+        service.register_many([draft(), draft(channel="fax")], actor="backfill")
+    assert len(service.list_cases()) == 3  # the bad batch stored nothing

@@ -208,6 +208,10 @@ class HCPluginManager:
 
     # -- notifications ---------------------------------------------------------------------
 
+    def has_notifiers(self) -> bool:
+        """Whether any plugin implements ``hc_after_event`` (else masking can be skipped)."""
+        return bool(self._pm.hook.hc_after_event.get_hookimpls())
+
     def notify_after_event(self, event: Event, case: CaseSummary,
                            now: Callable[[], datetime]) -> list[NotificationFailure]:
         """Call every ``hc_after_event`` implementation in isolation.

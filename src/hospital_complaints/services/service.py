@@ -8,8 +8,8 @@ plugins called; their failures are stored, never raised into the caller.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..clock import Clock, SystemClock, zone
@@ -92,22 +92,71 @@ class ComplaintService:
                     return uow.cases.get(existing)
             day = draft.received_at.astimezone(self.tz).date()
             reference = uow.cases.next_reference(self.settings.reference_prefix, day)
-            probe = Complaint(reference=reference, **dict(draft))
-            suggestions = self.plugins.suggest_categories(probe)
-            case = workflow.start(reference, RegisterComplaint(complaint=draft,
-                                  suggestions=suggestions), actor, now)
-            if draft.department is None:
-                routing = self.plugins.route(case.complaint)
-                if routing is not None:
-                    workflow.handle(case, Assign(department=routing.department,
-                                                 owner=routing.owner),
-                                    "system:routing", now, routing.reason)
+            case = self._new_case(reference, draft, actor, now)
             uow.cases.add(case, idempotency_key=idempotency_key)
             try:
                 uow.commit()
             except DuplicateIntake as dup:  # a concurrent retry won the race
                 return self.get(dup.reference)
         self._notify(case, case.events)
+        return case
+
+    def register_many(self, drafts: Iterable[ComplaintDraft | Mapping[str, Any]], *,
+                      actor: str, batch_size: int = 1000) -> list[str]:
+        """Register many complaints (backfill, bulk import), ``batch_size`` per transaction.
+
+        A batch is validated completely before anything of it is stored; an invalid draft
+        raises :class:`InvalidInput` naming its position, and its batch stores nothing
+        (earlier batches stay stored). Returns the references in input order.
+        """
+        refs: list[str] = []
+        batch: list[ComplaintDraft] = []
+        for i, raw in enumerate(drafts):
+            batch.append(parse(ComplaintDraft, raw, f"complaint #{i + 1}"))
+            if len(batch) == batch_size:
+                refs += self._register_batch(batch, actor)
+                batch = []
+        if batch:
+            refs += self._register_batch(batch, actor)
+        return refs
+
+    def _register_batch(self, drafts: list[ComplaintDraft], actor: str) -> list[str]:
+        now = self.clock.now()
+        for draft in drafts:
+            if draft.received_at > now + CLOCK_SKEW:
+                raise InvalidInput("complaint", [FieldProblem(
+                    "received_at", draft.received_at.isoformat(),
+                    f"must not be in the future (now is {now.isoformat()})")])
+        with self._uow_factory() as uow:
+            by_day: dict[date, list[int]] = {}
+            for i, d in enumerate(drafts):
+                by_day.setdefault(d.received_at.astimezone(self.tz).date(), []).append(i)
+            refs = [""] * len(drafts)
+            for day, positions in by_day.items():
+                reserved = uow.cases.reserve_references(self.settings.reference_prefix, day,
+                                                        len(positions))
+                for pos, ref in zip(positions, reserved, strict=True):
+                    refs[pos] = ref
+            cases = [self._new_case(ref, d, actor, now) for ref, d in zip(refs, drafts,
+                                                                         strict=True)]
+            for case in cases:
+                uow.cases.add(case)
+            uow.commit()
+        self._dispatch([e for c in cases for e in c.events], known={c.reference: c for c in cases})
+        return refs
+
+    def _new_case(self, reference: str, draft: ComplaintDraft, actor: str,
+                  now: datetime) -> Case:
+        probe = Complaint(reference=reference, **dict(draft))
+        suggestions = self.plugins.suggest_categories(probe)
+        case = workflow.start(reference, RegisterComplaint(complaint=draft,
+                              suggestions=suggestions), actor, now)
+        if draft.department is None:
+            routing = self.plugins.route(case.complaint)
+            if routing is not None:
+                workflow.handle(case, Assign(department=routing.department,
+                                             owner=routing.owner),
+                                "system:routing", now, routing.reason)
         return case
 
     # -- commands --------------------------------------------------------------------------
@@ -244,7 +293,7 @@ class ComplaintService:
 
     def _notify(self, case: Case, events: list[Event]) -> None:
         """Dispatch the outbox rows this commit wrote (the events are known to be committed)."""
-        self._dispatch([e.event_id for e in events], known={case.reference: case})
+        self._dispatch(events, known={case.reference: case})
 
     def dispatch_pending(self, *, limit: int = 500) -> int:
         """Deliver notifications left in the outbox, e.g. by a crash between commit and
@@ -252,13 +301,16 @@ class ComplaintService:
         many events were dispatched."""
         return self._dispatch(None, known={}, limit=limit)
 
-    def _dispatch(self, event_ids: list[str] | None, known: dict[str, Case],
+    def _dispatch(self, committed: list[Event] | None, known: dict[str, Case],
                   limit: int = 500) -> int:
+        """Notify about ``committed`` events (just written by this service), or about what
+        the outbox holds (``None``: recovery), and clear their outbox rows."""
         with self._uow_factory() as uow:
-            pending = uow.pending_notifications(limit=limit, event_ids=event_ids)
+            pending = (committed if committed is not None
+                       else uow.pending_notifications(limit=limit))
             summaries: dict[str, CaseSummary] = {}
             failures: list[NotificationFailure] = []
-            for event in pending:
+            for event in pending if self.plugins.has_notifiers() else ():
                 ref = event.complaint_ref
                 if ref not in summaries:
                     summaries[ref] = summarize(known.get(ref) or uow.cases.get(ref))

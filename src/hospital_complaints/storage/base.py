@@ -51,6 +51,10 @@ class CaseRepository(Protocol):
         """A new human-readable reference such as ``HC-20261122-0007``."""
         ...
 
+    def reserve_references(self, prefix: str, day: date, count: int) -> list[str]:
+        """``count`` new consecutive references for one day, reserved in one step."""
+        ...
+
 
 class UnitOfWork(Protocol):
     @property
@@ -71,10 +75,8 @@ class UnitOfWork(Protocol):
 
     # -- transactional outbox: one row per committed event, written in the same transaction
 
-    def pending_notifications(self, *, limit: int = 500,
-                              event_ids: Sequence[str] | None = None) -> list[Event]:
-        """Committed events whose notifications have not been dispatched yet, oldest first
-        (only those in ``event_ids`` when given)."""
+    def pending_notifications(self, *, limit: int = 500) -> list[Event]:
+        """Committed events whose notifications have not been dispatched yet, oldest first."""
         ...
 
     def mark_notified(self, event_ids: Sequence[str]) -> None:

@@ -67,10 +67,13 @@ class _Repository:
                 yield case
 
     def next_reference(self, prefix: str, day: date) -> str:
+        return self.reserve_references(prefix, day, 1)[0]
+
+    def reserve_references(self, prefix: str, day: date, count: int) -> list[str]:
         with self._store.lock:
-            n = self._store.counters.get((prefix, day), 0) + 1
-            self._store.counters[(prefix, day)] = n
-        return f"{prefix}-{day:%Y%m%d}-{n:04d}"
+            first = self._store.counters.get((prefix, day), 0) + 1
+            self._store.counters[(prefix, day)] = first + count - 1
+        return [f"{prefix}-{day:%Y%m%d}-{n:04d}" for n in range(first, first + count)]
 
 
 class InMemoryUnitOfWork:
@@ -119,11 +122,8 @@ class InMemoryUnitOfWork:
         with self._store.lock:
             self._store.failures.append(failure)
 
-    def pending_notifications(self, *, limit: int = 500,
-                              event_ids: Sequence[str] | None = None) -> list[Event]:
+    def pending_notifications(self, *, limit: int = 500) -> list[Event]:
         with self._store.lock:
-            if event_ids is not None:
-                return [self._store.outbox[i] for i in event_ids if i in self._store.outbox]
             return list(self._store.outbox.values())[:limit]
 
     def mark_notified(self, event_ids: Sequence[str]) -> None:

@@ -87,3 +87,13 @@ def test_notification_failures_are_stored(store, service_for):
         uow.record_notification_failure(failure)
     assert svc.notification_failures(ref) == [failure]
     assert svc.notification_failures("other") == []
+
+
+def test_register_many_in_batches(store, service_for):
+    service = service_for(store)
+    refs = service.register_many([draft(subject=f"批量 {i}") for i in range(25)],
+                                 actor="backfill", batch_size=10)
+    assert len(set(refs)) == 25 and refs[0] == "HC-20261120-0001"
+    assert refs[-1] == "HC-20261120-0025"
+    assert len(service.list_cases()) == 25
+    assert service.register(draft(), actor="x").reference == "HC-20261120-0026"

@@ -92,8 +92,17 @@ class KeywordClassifier:
         # Longest first, so that at any position the longest keyword wins.
         self._keywords = sorted(categories, key=lambda k: (-len(k), k))
         self._categories = [tuple(categories[k]) for k in self._keywords]
-        alternatives = "|".join(f"(?P<k{i}>{_pattern(k)})" for i, k in enumerate(self._keywords))
-        self._regex = re.compile(alternatives or r"(?!)", re.IGNORECASE)
+        # One pattern per first character, tried only where a keyword can start: the same
+        # leftmost, longest-first matching as one big alternation, without trying hundreds of
+        # alternatives at every character of the text.
+        by_first: dict[str, list[int]] = {}
+        for i, k in enumerate(self._keywords):
+            by_first.setdefault(k[0].lower(), []).append(i)
+        self._by_first = {
+            first: re.compile("|".join(f"(?P<k{i}>{_pattern(self._keywords[i])})"
+                                       for i in indexes), re.IGNORECASE)
+            for first, indexes in by_first.items()
+        }
 
     @property
     def table(self) -> Mapping[Category, tuple[str, ...]]:
@@ -108,7 +117,20 @@ class KeywordClassifier:
         """The distinct keywords found per category, in order of first appearance."""
         text = normalize(text)
         found: dict[Category, list[str]] = {}
-        for m in self._regex.finditer(text):
+        lowered = text.lower()
+        by_first = self._by_first
+        pos, end = 0, len(text)
+        while pos < end:
+            regex = by_first.get(lowered[pos]) if len(lowered) == end else None
+            m = regex.match(text, pos) if regex is not None else None
+            if m is None:
+                if regex is None and len(lowered) != end:  # rare: lower() changed the length
+                    m = next((r.match(text, pos) for r in by_first.values()
+                              if r.match(text, pos)), None)
+                if m is None:
+                    pos += 1
+                    continue
+            pos = max(m.end(), pos + 1)
             assert m.lastgroup is not None  # every alternative is a named group
             index = int(m.lastgroup[1:])
             keyword = self._keywords[index]

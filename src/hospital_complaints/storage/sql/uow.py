@@ -279,19 +279,23 @@ class _SqlRepository:
                 yield case
 
     def next_reference(self, prefix: str, day: date) -> str:
+        return self.reserve_references(prefix, day, 1)[0]
+
+    def reserve_references(self, prefix: str, day: date, count: int) -> list[str]:
         c = self._store.tables.counters
         key = (c.c.prefix == prefix) & (c.c.day == f"{day:%Y%m%d}")
         for attempt in range(20):
             try:
                 with self._store.write() as conn:
-                    n = conn.execute(sa.select(c.c.n).where(key).with_for_update()).scalar()
-                    if n is None:
-                        n = 1
-                        conn.execute(sa.insert(c).values(prefix=prefix, day=f"{day:%Y%m%d}", n=1))
+                    last = conn.execute(sa.select(c.c.n).where(key).with_for_update()).scalar()
+                    if last is None:
+                        last = 0
+                        conn.execute(sa.insert(c).values(prefix=prefix, day=f"{day:%Y%m%d}",
+                                                         n=count))
                     else:
-                        n += 1
-                        conn.execute(sa.update(c).where(key).values(n=n))
-                return f"{prefix}-{day:%Y%m%d}-{n:04d}"
+                        conn.execute(sa.update(c).where(key).values(n=last + count))
+                return [f"{prefix}-{day:%Y%m%d}-{n:04d}"
+                        for n in range(last + 1, last + count + 1)]
             except (IntegrityError, OperationalError):  # first row raced, or a deadlock
                 if attempt == 19:
                     raise
@@ -351,22 +355,18 @@ class SqlUnitOfWork:
 
     def _write(self, conn: Connection, repo: _SqlRepository) -> dict[str, str]:
         t = self._store.tables
-        for key, ref in repo.keys.items():
+        if repo.keys:
             try:  # a failure aborts the whole transaction, so no savepoint is needed
-                conn.execute(sa.insert(t.idempotency).values(key=key, reference=ref))
+                conn.execute(sa.insert(t.idempotency), [
+                    {"key": key, "reference": ref} for key, ref in repo.keys.items()])
             except IntegrityError:
-                raise _Duplicate(key) from None
+                raise _Duplicate(self._taken_key(repo)) from None
         pending: list[tuple[Case, list[Event], str]] = []
+        created = [ref for ref in sorted(repo.seen) if repo.seen[ref][1] == 0]
         for ref in sorted(repo.seen):
             case, loaded, head = repo.seen[ref]
             new = case.events[loaded:]
-            if loaded == 0:
-                try:
-                    conn.execute(sa.insert(t.cases).values(
-                        reference=ref, **self._case_columns(case), head_hash=GENESIS))
-                except IntegrityError:
-                    raise _conflict(ref, None, 0) from None
-            else:
+            if loaded != 0:  # new cases are inserted below, with their chain head
                 where = (t.cases.c.reference == ref) & (t.cases.c.version == loaded)
                 if new:
                     res = conn.execute(sa.update(t.cases).where(where)
@@ -398,15 +398,31 @@ class SqlUnitOfWork:
                 row["global_hash"] = ghash = global_hash(head, ghash)
                 rows.append(row)
             heads[case.reference] = head
+        if created:
+            try:
+                conn.execute(sa.insert(t.cases), [
+                    {"reference": ref, **self._case_columns(repo.seen[ref][0]),
+                     "head_hash": heads.get(ref, GENESIS)} for ref in created])
+            except IntegrityError:
+                raise _conflict(created[0], None, 0) from None
         conn.execute(sa.insert(t.events), rows)
         conn.execute(sa.insert(t.outbox), [
             {"global_seq": r["global_seq"], "event_id": r["event_id"],
              "complaint_ref": r["complaint_ref"]} for r in rows])
-        for ref, head in heads.items():
-            conn.execute(sa.update(t.cases).where(t.cases.c.reference == ref)
-                         .values(head_hash=head))
+        existing = [ref for ref in heads if repo.seen[ref][1] != 0]
+        if existing:
+            conn.execute(sa.update(t.cases).where(t.cases.c.reference == sa.bindparam("ref"))
+                         .values(head_hash=sa.bindparam("head")),
+                         [{"ref": ref, "head": heads[ref]} for ref in existing])
         conn.execute(sa.update(h).where(h.c.id == 1).values(global_seq=gseq, hash=ghash))
         return heads
+
+    def _taken_key(self, repo: _SqlRepository) -> str:
+        """Which of this commit's idempotency keys another intake committed first."""
+        for key in repo.keys:
+            if repo.find_by_idempotency_key(key) is not None:
+                return key
+        return next(iter(repo.keys))
 
     @staticmethod
     def _case_columns(case: Case) -> dict[str, Any]:
@@ -425,17 +441,10 @@ class SqlUnitOfWork:
                 event_type=failure.event_type, plugin=failure.plugin, error=failure.error,
                 at=failure.at.isoformat()))
 
-    def pending_notifications(self, *, limit: int = 500,
-                              event_ids: Sequence[str] | None = None) -> list[Event]:
+    def pending_notifications(self, *, limit: int = 500) -> list[Event]:
         t = self._store.tables
         query = (sa.select(t.events).join(t.outbox, t.outbox.c.global_seq == t.events.c.global_seq)
-                 .order_by(t.outbox.c.global_seq))
-        if event_ids is not None:
-            if not event_ids:
-                return []
-            query = query.where(t.outbox.c.event_id.in_(list(event_ids)))
-        else:
-            query = query.limit(limit)
+                 .order_by(t.outbox.c.global_seq).limit(limit))
         with self._store.read() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
         return [self._store.event_from_row(r) for r in rows]
