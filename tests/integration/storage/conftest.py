@@ -89,6 +89,18 @@ def pg_store(tmp_path: object, key_ring: KeyRing) -> Iterator[SqlStore]:
 
 
 @pytest.fixture
+def maria_store(tmp_path: object, key_ring: KeyRing) -> Iterator[SqlStore]:
+    yield from make_store("mariadb", tmp_path, key_ring)
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server_store(request: pytest.FixtureRequest, tmp_path: object,
+                 key_ring: KeyRing) -> Iterator[SqlStore]:
+    """The client/server engines, where concurrent writers really race."""
+    yield from make_store(request.param, tmp_path, key_ring)
+
+
+@pytest.fixture
 def sqlite_store(tmp_path: object, key_ring: KeyRing) -> Iterator[SqlStore]:
     yield from make_store("sqlite", tmp_path, key_ring)
 
