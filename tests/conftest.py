@@ -8,6 +8,7 @@ from support import NOW
 from hospital_complaints import FixedClock, HCPluginManager, Settings, build_service
 from hospital_complaints.plugins.builtin import default_exporters, default_intake, default_routing
 from hospital_complaints.services.service import ComplaintService
+from hospital_complaints.sla import profiles as sla_profiles
 
 
 @pytest.fixture
@@ -20,7 +21,8 @@ def plugins() -> HCPluginManager:
     """Only the core's own built-ins, so unit tests do not depend on what else is installed."""
     pm = HCPluginManager()
     for module, name in ((default_intake, "default_intake"), (default_routing, "default_routing"),
-                         (default_exporters, "default_exporters")):
+                         (default_exporters, "default_exporters"),
+                         (sla_profiles, "sla_profiles")):
         pm.register(module, name=name)
     return pm
 

@@ -5,6 +5,7 @@
 - HC_DISABLE_PLUGINS: comma-separated entry-point names not to load (none)
 - HC_TRACE_HOOKS: 1 prints each hook call, names only, to stderr (off)
 - HC_SLA_POLICY: SLA policy id, or combination, applied to cases (imaging-dept)
+- HC_CALENDAR_DIR: folder of site calendar files (*.json) for years the library lacks
 """
 
 from __future__ import annotations

@@ -198,3 +198,42 @@ def test_attach_and_audited_reveal_from_the_shell(tmp_path):
     assert shown.returncode == 0 and "钱七" in shown.stdout
     history = run("--db", db, "show", ref, "--history").stdout
     assert "identity_revealed by wang - call back" in history and "钱七" not in history
+
+
+def test_sla_sweep_records_each_alert_once_on_the_database(tmp_path):
+    import json
+
+    db = f"sqlite:///{tmp_path}/sla.db"
+    form = ('{"channel": "hotline", "received_at": "2026-11-20T08:30:00+08:00", '
+            '"complainant": {"role": "anonymous"}, "subject": "MR 报告延迟", '
+            '"description": "报告三天没出"}')
+    ref = run("--db", db, "register", "-", stdin=form).stdout.strip()
+    first = run("--db", db, "sla", "sweep", "--at", "2026-11-23T09:00:00+08:00",
+                "--format", "json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    overdue = [i for i in report["overdue"] if i["reference"] == ref]
+    assert [i["milestone"] for i in overdue] == ["acknowledge"]
+    assert report["recorded"] is True and len(report["new_alerts"]) >= 1
+    again = json.loads(run("--db", db, "sla", "sweep", "--at", "2026-11-23T09:05:00+08:00",
+                           "--format", "json").stdout)
+    assert again["new_alerts"] == []  # exactly once per milestone and kind
+    history = run("--db", db, "show", ref, "--history").stdout
+    assert history.count("deadline_alert by system:sla") == len(report["new_alerts"])
+
+
+def test_sla_deadlines_command_and_bad_input(tmp_path):
+    import json
+
+    out = run("sla", "deadlines", "--policy", "cn-nhc-2019", "--received",
+              "2026-09-30T10:00:00+08:00", "--complexity", "complex", "--format", "json",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    due = {d["milestone"]: d["due"] for d in json.loads(out.stdout)["deadlines"]}
+    assert due["respond"].startswith("2026-10-13")  # National Day week skipped, 调休 counted
+    unknown = run("sla", "deadlines", "--policy", "nope", "--received",
+                  "2026-09-30T10:00:00+08:00", cwd=tmp_path)
+    assert unknown.returncode == 1 and "cn-nhc-2019" in unknown.stderr
+    naive = run("sla", "deadlines", "--policy", "cn-nhc-2019", "--received",
+                "2026-09-30T10:00:00", cwd=tmp_path)
+    assert naive.returncode != 0 and "offset" in (naive.stderr + naive.stdout).lower()

@@ -247,3 +247,36 @@ def test_register_many_numbers_per_day_and_validates_whole_batches(service):
     with pytest.raises(InvalidInput, match="complaint #2"):
         service.register_many([draft(), draft(channel="fax")], actor="backfill")
     assert len(service.list_cases()) == 3  # the bad batch stored nothing
+
+
+def test_extension_must_fit_the_policy(clock, plugins):
+    from hospital_complaints.sla import DeadlineError
+
+    svc = build_service(Settings(sla_policy="cn-12320"), clock=clock, plugins=plugins)
+    ref = svc.register(draft(), actor="x").reference
+    version = svc.get(ref).version
+    with pytest.raises(DeadlineError) as info:  # 12320: +30 days only with consent
+        svc.execute(ref, ("extend_deadline", {"milestone": "close", "days": 30,
+                                              "reason": "complex case"}), actor="clerk")
+    assert "consent" in str(info.value)
+    assert svc.get(ref).version == version
+    with pytest.raises(DeadlineError):
+        svc.execute(ref, ("extend_deadline", {"milestone": "close", "days": 45, "consent": True,
+                                              "reason": "complex case"}), actor="clerk")
+    svc.execute(ref, ("extend_deadline", {"milestone": "close", "days": 30, "consent": True,
+                                          "reason": "complex case"}), actor="clerk")
+    assert svc.get(ref).extensions[0].days == 30
+
+
+def test_deadline_alerts_are_recorded_once(clock, plugins):
+    from hospital_complaints.sla import Alert
+
+    svc = build_service(Settings(), clock=clock, plugins=plugins)
+    ref = svc.register(draft(), actor="x").reference
+    recorder = Recorder()
+    svc.plugins.register(recorder, name="recorder")
+    alert = Alert(ref, "acknowledge", "overdue", NOW, "imaging-dept", False)
+    assert svc.record_deadline_alerts([alert, alert]) == 1
+    assert svc.record_deadline_alerts([alert]) == 0
+    assert [e.type for e, _ in recorder.events] == ["deadline_alert"]
+    assert recorder.events[0][0].actor == "system:sla"

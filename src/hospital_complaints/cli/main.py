@@ -99,10 +99,12 @@ def schemas_cmd(out: str) -> None:
 
 
 def _register_builtin_commands() -> None:
+    from ..sla.cli import sla
     from .cases import register_case_commands
     from .demo import demo_cmd
 
     cli.add_command(demo_cmd)
+    cli.add_command(sla)
     register_case_commands(cli)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clock import Clock, SystemClock, zone
 from ..config import Settings
@@ -21,11 +21,14 @@ from ..domain.commands import (
     AddAttachment,
     Assign,
     Command,
+    ExtendDeadline,
+    RecordDeadlineAlert,
     RegisterComplaint,
     RevealIdentity,
 )
 from ..domain.complaint import Attachment, Complaint, ComplaintDraft
 from ..domain.events import Event
+from ..domain.taxonomy import AlertKind
 from ..domain.validation import parse
 from ..errors import AccessDenied, ConcurrencyConflict, FieldProblem, InvalidInput
 from ..plugins.manager import HCPluginManager
@@ -35,7 +38,25 @@ from ..storage.blobs import DEFAULT_MAX_BYTES, BlobStore, MemoryBlobStore, check
 from ..storage.memory import InMemoryStore, InMemoryUnitOfWork
 from .views import CaseSummary, masked_event, summarize
 
+if TYPE_CHECKING:
+    from ..sla.policy import SlaPolicy
+
 log = logging.getLogger("hospital_complaints")
+
+
+class DeadlineAlert(Protocol):
+    """What the SLA sweep hands over for recording (``hospital_complaints.sla.Alert``)."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def milestone(self) -> str: ...
+    @property
+    def kind(self) -> AlertKind: ...
+    @property
+    def due(self) -> datetime: ...
+    @property
+    def policy(self) -> str: ...
 
 #: Commands with their own service method (they need checks or side effects of their own).
 SERVICE_ONLY = {
@@ -53,6 +74,7 @@ class ComplaintService:
                  blobs: BlobStore | None = None, max_attachment_bytes: int = DEFAULT_MAX_BYTES,
                  ) -> None:
         self._uow_factory = uow_factory
+        self._sla_policy: SlaPolicy | None = None
         self.blobs: BlobStore = blobs or MemoryBlobStore()
         self.max_attachment_bytes = max_attachment_bytes
         self.plugins = plugins
@@ -192,8 +214,52 @@ class ComplaintService:
         return event
 
     def before_command(self, case: Case, command: Command) -> None:
-        """Checks that need more than the case (e.g. SLA policy limits). Override point."""
-        return None
+        """Checks that need more than the case: an extension must fit the SLA policy."""
+        if isinstance(command, ExtendDeadline):
+            from ..sla import check_extension
+
+            check_extension(self.sla_policy(), case, command.milestone, command.days,
+                            command.consent)
+
+    def sla_policy(self) -> SlaPolicy:
+        """The deadline policy applied to cases (``HC_SLA_POLICY``; combinations allowed)."""
+        if self._sla_policy is None:
+            from ..sla import PolicyRegistry
+
+            registry = PolicyRegistry.from_plugins(self.plugins)
+            self._sla_policy = registry.resolve(self.settings.sla_policy)
+        return self._sla_policy
+
+    def record_deadline_alerts(self, alerts: Iterable[DeadlineAlert]) -> int:
+        """Record the sweep's new alerts as ``deadline_alert`` events (actor ``system:sla``),
+        each (case, milestone, kind) at most once, and notify through ``hc_after_event``.
+
+        A case that a clerk changes at the same moment is skipped with a warning; the next
+        sweep raises its alert. Returns how many alerts were recorded.
+        """
+        by_ref: dict[str, list[DeadlineAlert]] = {}
+        for alert in alerts:
+            by_ref.setdefault(alert.reference, []).append(alert)
+        recorded = 0
+        for ref, group in by_ref.items():
+            try:
+                with self._uow_factory() as uow:
+                    case = uow.cases.get(ref)
+                    now = self.clock.now()
+                    events = [
+                        workflow.handle(case, RecordDeadlineAlert(
+                            milestone=a.milestone, kind=a.kind, due=a.due, policy=a.policy),
+                            "system:sla", now)
+                        for a in group
+                        if case.is_open and (a.milestone, str(a.kind)) not in case.deadline_alerts
+                    ]
+                    uow.commit()
+            except ConcurrencyConflict:
+                log.warning("deadline alerts for %s skipped: changed concurrently", ref)
+                continue
+            recorded += len(events)
+            self._notify(case, events)
+        return recorded
 
     @staticmethod
     def parse_command(command: tuple[str, Mapping[str, Any]]) -> Command:

@@ -1,0 +1,372 @@
+"""``hospital-complaints sla ...``: deadlines, sweep, metrics and the known policies.
+
+The group converts library errors into a message and exit status 1, so it behaves the same
+mounted under the main command or run on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..domain.case import Case
+from ..domain.taxonomy import Complexity, Milestone, label
+from ..errors import FieldProblem, HospitalComplaintsError, InvalidInput
+from .calendars import CALENDAR_DIR_ENV, Calendars
+from .engine import Deadline, deadlines, require_aware
+from .extensions import check_extension
+from .metrics import HOTLINE_REFERENCE, completion_metrics
+from .policy import SlaPolicy, override
+from .profiles import builtin_policies
+from .records import case_clock
+from .registry import COMBINE_EXAMPLE, PolicyRegistry
+from .sweep import Alert, Sweeper, SweepItem, SweepResult
+
+POLICY_ENV = "HC_SLA_POLICY"
+_WEEKDAYS = ("周一 Mon", "周二 Tue", "周三 Wed", "周四 Thu", "周五 Fri", "周六 Sat", "周日 Sun")
+
+
+class SweepService(Protocol):
+    """What ``sla sweep`` and ``sla metrics`` need from the complaint service."""
+
+    def iter_cases(self, *, open_only: bool = ...) -> Iterator[Case]: ...
+
+    def record_deadline_alerts(self, alerts: Sequence[Alert]) -> Any: ...
+
+
+class _SlaGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HospitalComplaintsError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group("sla", cls=_SlaGroup)
+def sla() -> None:
+    """Deadlines (SLA): due dates per policy, the reminder/overdue sweep, completion metrics.
+
+    Site calendar files (a year's official holiday arrangement) load from --calendar or from
+    every *.json file in $HC_CALENDAR_DIR.
+    """
+
+
+# -- shared helpers -------------------------------------------------------------------------------
+
+
+def _state_attr(ctx: click.Context, name: str) -> Any:
+    """An attribute of the main CLI's state object, when run under ``hospital-complaints``."""
+    return getattr(ctx.find_root().obj, name, None)
+
+
+def policy_registry(ctx: click.Context) -> PolicyRegistry:
+    """Policies from the plugin system under the main CLI; the built-ins on their own."""
+    plugins = _state_attr(ctx, "plugins")
+    if plugins is not None and hasattr(plugins, "sla_policies"):
+        return PolicyRegistry.from_plugins(plugins)
+    return PolicyRegistry(builtin_policies())
+
+
+def default_policy(ctx: click.Context) -> str:
+    settings = _state_attr(ctx, "settings")
+    configured = getattr(settings, "sla_policy", None)
+    return str(configured or os.environ.get(POLICY_ENV) or "imaging-dept")
+
+
+def load_calendars(files: Iterable[str]) -> Calendars:
+    calendars = Calendars.from_env()
+    for path in files:
+        calendars.load_file(path)
+    return calendars
+
+
+def parse_instant(text: str, option: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("option", [FieldProblem(
+            option, text, "an ISO 8601 date and time with offset, e.g. 2026-09-30T10:00:00+08:00"
+        )], [f"  - {option}：无法识别的时间 {text!r}，格式如 2026-09-30T10:00:00+08:00"]) from None
+    return require_aware(value, option)
+
+
+def _pairs(values: Iterable[str], option: str) -> list[tuple[str, str]]:
+    out = []
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip() or not val.strip():
+            raise click.BadParameter(f"{v!r}: write NAME=VALUE, e.g. respond=7wd",
+                                     param_hint=option)
+        out.append((key.strip(), val.strip()))
+    return out
+
+
+def _calendar_option(f: Any) -> Any:
+    return click.option(
+        "--calendar", "calendar_files", multiple=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="Site calendar file (JSON) to load; repeatable. Also read: "
+        f"${CALENDAR_DIR_ENV}/*.json",
+    )(f)
+
+
+def _format_option(f: Any) -> Any:
+    return click.option("--format", "fmt", type=click.Choice(["table", "json"]),
+                        default="table", show_default=True)(f)
+
+
+def _show_due(d: datetime) -> str:
+    return f"{d.isoformat(sep=' ', timespec='seconds')} {_WEEKDAYS[d.weekday()]}"
+
+
+def _milestone_label(name: str) -> str:
+    try:
+        lab = label(Milestone(name))
+    except ValueError:
+        return name
+    return f"{name} {lab.zh}"
+
+
+def _console() -> Console:
+    """Rich output; 120 columns when not on a terminal (pipes, files, tests)."""
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# -- sla policies ---------------------------------------------------------------------------------
+
+
+@sla.command("policies")
+@_format_option
+@click.pass_context
+def policies_cmd(ctx: click.Context, fmt: str) -> None:
+    """List the known SLA policies, their deadlines and sources."""
+    registry = policy_registry(ctx)
+    if fmt == "json":
+        _echo_json([_policy_json(p) for p in registry])
+        return
+    table = Table("id", "title 名称", "deadlines 期限", "source 依据",
+                  title="SLA policies 时限策略", show_lines=True)
+    for p in registry:
+        rules = "\n".join(
+            f"{r.milestone.value}{'.' + r.complexity.value if r.complexity else ''}: "
+            f"{r.describe()}" for r in p.rules)
+        table.add_row(p.id, f"{p.title_zh}\n{p.title_en}", rules, p.source)
+    _console().print(table)
+    click.echo(f"Combine policies per milestone, e.g. --policy {COMBINE_EXAMPLE}")
+
+
+def _policy_json(p: SlaPolicy) -> dict[str, Any]:
+    return {
+        "id": p.id, "title_zh": p.title_zh, "title_en": p.title_en, "source": p.source,
+        "zone": p.zone, "calendar": p.calendar, "roll_to_working_day": p.roll_to_working_day,
+        "rules": [{"milestone": r.milestone.value,
+                   "complexity": r.complexity.value if r.complexity else None,
+                   "amount": r.amount, "unit": r.unit.value, "anchor": r.anchor.value,
+                   "source": r.source, "note": r.note} for r in p.rules],
+        "extensions": [{"milestone": e.milestone.value, "max_days": e.max_days,
+                        "consent_required": e.consent_required, "source": e.source}
+                       for e in p.extensions],
+    }
+
+
+# -- sla deadlines --------------------------------------------------------------------------------
+
+
+@sla.command("deadlines")
+@click.option("--policy", "policy_spec", required=True,
+              help=f"Policy id or combination, e.g. {COMBINE_EXAMPLE}")
+@click.option("--received", required=True, help="When the complaint was received (ISO 8601 with "
+              "offset), e.g. 2026-09-30T10:00:00+08:00")
+@click.option("--complexity", type=click.Choice([c.value for c in Complexity]),
+              default=Complexity.SIMPLE.value, show_default=True)
+@click.option("--acknowledged", default=None,
+              help="When the case was accepted (for periods counted from acceptance)")
+@click.option("--set", "settings", multiple=True, metavar="MILESTONE=DURATION",
+              help="Change a period: respond=7wd, close=20d, acknowledge=24h, respond.complex=3wd")
+@click.option("--extend", "extend", multiple=True, metavar="MILESTONE=DAYS",
+              help="Apply an extension (checked against the policy), e.g. close=30")
+@click.option("--consent", is_flag=True, help="The complainant consented to the extension(s)")
+@_calendar_option
+@_format_option
+@click.pass_context
+def deadlines_cmd(ctx: click.Context, policy_spec: str, received: str, complexity: str,
+                  acknowledged: str | None, settings: tuple[str, ...], extend: tuple[str, ...],
+                  consent: bool, calendar_files: tuple[str, ...], fmt: str) -> None:
+    """Due date and time of each milestone for one complaint."""
+    received_at = parse_instant(received, "--received")
+    acknowledged_at = parse_instant(acknowledged, "--acknowledged") if acknowledged else None
+    calendars = load_calendars(calendar_files)
+    policy = policy_registry(ctx).resolve(policy_spec)
+    overrides = dict(_pairs(settings, "--set"))
+    if overrides:
+        policy = override(policy, overrides)
+    granted: dict[str, int] = {}
+    for name, days_text in _pairs(extend, "--extend"):
+        if not days_text.isdigit():
+            raise click.BadParameter(f"{days_text!r} is not a number of days",
+                                     param_hint="--extend")
+        granted[name] = check_extension(policy, granted, name, int(days_text), consent)
+    found = deadlines(policy, received_at, Complexity(complexity), calendars=calendars,
+                      extensions=granted, acknowledged_at=acknowledged_at)
+    if fmt == "json":
+        _echo_json({
+            "policy": policy.id, "received": received_at.isoformat(),
+            "complexity": complexity, "zone": policy.zone, "calendar": policy.calendar,
+            "overrides": overrides, "deadlines": [d.to_json() for d in found],
+        })
+        return
+    _deadline_table(policy, received_at, complexity, found, calendars)
+
+
+def _deadline_table(policy: SlaPolicy, received_at: datetime, complexity: str,
+                    found: list[Deadline], calendars: Calendars) -> None:
+    console = _console()
+    table = Table(title=f"{policy.id}: {policy.title_zh} / {policy.title_en}", show_lines=True)
+    for heading in ("milestone 环节", "period 期限", "due 截止"):
+        table.add_column(heading, no_wrap=True)
+    table.add_column("notes 说明")
+    for d in found:
+        notes = list(d.notes)
+        if d.moved_from:
+            notes.insert(0, f"last day {d.moved_from} is a rest day: moved to the next working "
+                            "day 期限末日为休息日，顺延")
+        if d.extended_by:
+            notes.insert(0, f"extended by {d.extended_by} days 已延期")
+        if d.anchor != "received":
+            notes.insert(0, f"counted from {d.anchor}")
+        due = _show_due(d.due)
+        if d.provisional:
+            due += "\n[bold yellow]⚠ PROVISIONAL 暂定[/]"
+        table.add_row(_milestone_label(d.milestone), d.rule, due, "\n".join(notes) or d.source)
+    console.print(f"received 收到: {_show_due(received_at.astimezone(policy.tz))}  "
+                  f"complexity 复杂程度: {complexity}  zone 时区: {policy.zone}")
+    console.print(table)
+    if not found:
+        console.print("this policy sets no acknowledge/respond/close deadline for this complaint")
+    years = sorted({y for d in found for y in d.provisional_years})
+    cal = calendars.get(policy.calendar)
+    for year in years:
+        console.print(
+            f"[bold yellow]⚠ Provisional deadline(s) 暂定期限[/]: {year} — {cal.basis(year)}. "
+            f"Load the official {year} arrangement with --calendar FILE or ${CALENDAR_DIR_ENV} "
+            f"(see docs/sla.md); the date will be recomputed. 未载入{year}年官方节假日安排，"
+            "仅按周末和固定日期节日计算，载入后将重新计算。"
+        )
+
+
+# -- sla sweep ------------------------------------------------------------------------------------
+
+
+def _service(ctx: click.Context) -> SweepService:
+    from ..cli.context import get_service
+
+    return cast(SweepService, get_service(ctx))
+
+
+@sla.command("sweep")
+@click.option("--at", "at_text", default=None,
+              help="Sweep as of this instant (ISO 8601 with offset); default: the service's "
+              "clock")
+@click.option("--policy", "policy_spec", default=None,
+              help=f"Policy id or combination applied to cases (default ${POLICY_ENV} or "
+              "imaging-dept)")
+@click.option("--dry-run", is_flag=True, help="Report only; do not record the new alerts")
+@click.option("--limit", default=50, show_default=True, help="Rows per table")
+@_calendar_option
+@_format_option
+@click.pass_context
+def sweep_cmd(ctx: click.Context, at_text: str | None, policy_spec: str | None, dry_run: bool,
+              limit: int, calendar_files: tuple[str, ...], fmt: str) -> None:
+    """Find deadlines due soon (催办), overdue (督办) and breached; record new alerts once."""
+    service = _service(ctx)
+    if at_text is not None:
+        at = parse_instant(at_text, "--at")
+    else:
+        clock = getattr(service, "clock", None)
+        if clock is None:
+            raise click.UsageError("give --at: the service has no clock")
+        at = clock.now()
+    spec = policy_spec or default_policy(ctx)
+    sweeper = Sweeper(policy_registry(ctx), load_calendars(calendar_files))
+    sweeper.policy(spec)  # an unknown policy fails before any case is read
+    clocks = [case_clock(c, spec) for c in service.iter_cases(open_only=True)]
+    result = sweeper.run(clocks, at)
+    if result.new_alerts and not dry_run:
+        record = getattr(service, "record_deadline_alerts", None)
+        if record is None:
+            raise click.ClickException(
+                "this complaint service cannot record deadline alerts; run with --dry-run\n"
+                "当前投诉服务无法记录时限提醒，请使用 --dry-run")
+        record(result.new_alerts)
+    if fmt == "json":
+        _echo_json({**result.to_json(), "recorded": not dry_run})
+        return
+    _sweep_tables(result, limit, dry_run)
+
+
+def _sweep_tables(result: SweepResult, limit: int, dry_run: bool) -> None:
+    console = _console()
+    console.print(
+        f"sweep at {result.at.isoformat()}: {result.cases} open cases; "
+        f"{len(result.overdue)} overdue 超期, {len(result.due_soon)} due soon 即将到期, "
+        f"{len(result.breached)} breached 逾期完成; {len(result.new_alerts)} new alerts "
+        + ("(dry run: not recorded)" if dry_run else "recorded"))
+    groups: tuple[tuple[str, list[SweepItem]], ...] = (
+        ("overdue 已超期（督办）", result.overdue), ("due soon 即将到期（催办）", result.due_soon),
+        ("breached 逾期完成", result.breached))
+    for title, items in groups:
+        if not items:
+            continue
+        table = Table("reference", "milestone", "due", "department", title=title)
+        for i in sorted(items, key=lambda i: i.due)[:limit]:
+            due = _show_due(i.due) + (" ⚠ provisional" if i.provisional else "")
+            table.add_row(i.reference, _milestone_label(i.milestone), due, i.department or "-")
+        console.print(table)
+        if len(items) > limit:
+            console.print(f"... and {len(items) - limit} more (--limit, or --format json)")
+
+
+# -- sla metrics ----------------------------------------------------------------------------------
+
+
+@sla.command("metrics")
+@click.option("--at", "at_text", default=None, help="As of this instant (default: service clock)")
+@click.option("--zone", default=None, help="IANA zone of months and days (default: HC_TIMEZONE)")
+@_format_option
+@click.pass_context
+def metrics_cmd(ctx: click.Context, at_text: str | None, zone: str | None, fmt: str) -> None:
+    """Share of cases finished within 7 and 30 days, per department and month of receipt."""
+    service = _service(ctx)
+    at = parse_instant(at_text, "--at") if at_text else cast(Any, service).clock.now()
+    settings = _state_attr(ctx, "settings")
+    tz = zone or getattr(settings, "timezone", None) or "Asia/Shanghai"
+    spec = default_policy(ctx)
+    rows = completion_metrics((case_clock(c, spec) for c in service.iter_cases(open_only=False)),
+                              at, zone=tz)
+    if fmt == "json":
+        _echo_json({"at": at.isoformat(), "zone": tz,
+                    "reference": {str(k): v for k, v in HOTLINE_REFERENCE.items()},
+                    "rows": [r.to_json() for r in rows]})
+        return
+    table = Table("month", "department", "received", "finished", "≤7 d", "≤30 d",
+                  title="Completion 办结率 (12320 reference: 53% ≤7 d, 85% ≤30 d)")
+    for r in rows:
+        shares = [f"{r.within[d]} ({(r.share(d) or 0):.0%})" for d in (7, 30)]
+        table.add_row(r.month, r.department, str(r.received), str(r.finished), *shares)
+    _console().print(table)
+
+
+__all__ = ["POLICY_ENV", "SweepService", "default_policy", "load_calendars", "parse_instant",
+           "policy_registry", "sla"]
