@@ -1,0 +1,72 @@
+"""The plugin module: what the entry point ``fhir`` loads. Hook implementations only;
+nothing connects or reads files at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING
+
+from hospital_complaints.domain.case import Case
+from hospital_complaints.domain.imaging import ExamSource
+from hospital_complaints.errors import HospitalComplaintsError
+from hospital_complaints.plugins import hookimpl
+from hospital_complaints.plugins.types import Exporter
+
+from .export import ExportOptions, Version
+from .service import export_cases
+from .settings import FhirSettings
+
+if TYPE_CHECKING:
+    import click
+
+
+class FhirExporter:
+    """Exporter ``fhir-r4`` / ``fhir-r5``: NDJSON of whole cases, identity masked."""
+
+    def __init__(self, version: Version, settings: FhirSettings | None = None) -> None:
+        self.version = version
+        self.id = f"fhir-{version.lower()}"
+        self.description = (f"FHIR {version} NDJSON: Communication, Tasks, "
+                            "QuestionnaireResponse, Provenance per case (identity masked)")
+        self._settings = settings
+
+    def export(self, cases: Iterable[object], out: IO[str]) -> int:
+        settings = self._settings or FhirSettings.from_env()
+        whole: list[Case] = []
+        for c in cases:
+            if not isinstance(c, Case):
+                raise HospitalComplaintsError(
+                    f"the {self.id} exporter maps whole cases, got {type(c).__name__}; use "
+                    "`hospital-complaints fhir export` or pass Case objects "
+                    "(service.iter_cases())",
+                    f"{self.id} 导出需要完整的案件对象；请使用 hospital-complaints fhir export")
+            whole.append(c)
+        options: ExportOptions = settings.export_options(version=self.version)
+        return export_cases(whole, out, options, "ndjson")
+
+
+@hookimpl
+def hc_register_exporters(register: Callable[[Exporter], None]) -> None:
+    register(FhirExporter("R4"))
+    register(FhirExporter("R5"))
+
+
+@hookimpl
+def hc_register_exam_sources(register: Callable[[ExamSource], None]) -> None:
+    """A FHIR server's exams, when ``HC_FHIR_SERVER`` is set."""
+    settings = FhirSettings.from_env()
+    if settings.server:
+        from .client import FhirClient
+        from .exams import FhirExamSource
+
+        client = FhirClient(settings.server, token=settings.token,
+                            verify=settings.ca_bundle or True)
+        register(FhirExamSource(f"fhir:{settings.server}", client=client,
+                                accession_system=settings.accession_system))
+
+
+@hookimpl
+def hc_register_cli_commands(cli: click.Group) -> None:
+    from .cli import fhir_group
+
+    cli.add_command(fhir_group)

@@ -1,0 +1,110 @@
+"""The plugin (entry point, exporters, exam source) and the `fhir` CLI commands."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hospital_complaints import FixedClock, HCPluginManager, build_service
+from hospital_complaints.cli.context import CliState
+from hospital_complaints.cli.main import cli
+from hospital_complaints.config import Settings
+from hospital_complaints.errors import HospitalComplaintsError
+from support import NOW
+
+from hc_fhir import exam_events
+from hc_fhir.samples import sample_case
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "fhir"
+
+
+@pytest.fixture
+def state() -> CliState:
+    plugins = HCPluginManager()
+    plugins.load_entrypoints()
+    assert plugins.is_loaded("fhir")
+    plugins.add_cli_commands(cli)
+    settings = Settings()
+    service = build_service(settings, clock=FixedClock(NOW), plugins=plugins)
+    return CliState(settings=settings, plugins=plugins, service=service)
+
+
+def test_entry_point_registers_exporters() -> None:
+    plugins = HCPluginManager()
+    plugins.load_entrypoints()
+    exporters = plugins.exporters()
+    assert {"fhir-r4", "fhir-r5"} <= set(exporters)
+    out = io.StringIO()
+    n = exporters["fhir-r5"].export([sample_case(3)], out)
+    assert n == len(out.getvalue().splitlines()) > 2
+    with pytest.raises(HospitalComplaintsError, match="whole cases"):
+        exporters["fhir-r4"].export(["not a case"], io.StringIO())
+
+
+def test_exam_source_registered_only_with_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HC_FHIR_SERVER", raising=False)
+    plugins = HCPluginManager()
+    plugins.load_entrypoints()
+    assert not any(k.startswith("fhir:") for k in plugins.exam_sources())
+    monkeypatch.setenv("HC_FHIR_SERVER", "https://ris.example.org/fhir/")
+    assert "fhir:https://ris.example.org/fhir/" in plugins.exam_sources()
+
+
+def test_import_then_export_via_cli(state: CliState, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["fhir", "import", str(EXAMPLES / "portal-communication.json")],
+                           obj=state)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out.ndjson"
+    result = runner.invoke(cli, ["fhir", "export", "--version", "R5", str(out)], obj=state)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["resourceType"] == "Communication"
+    assert "13812345678" not in out.read_text(encoding="utf-8")  # masked by default
+    result = runner.invoke(cli, ["fhir", "export", "--format", "bundle", "--reveal-identity",
+                                 str(out)], obj=state)
+    assert result.exit_code == 0
+    bundle = json.loads(out.read_text(encoding="utf-8"))
+    assert bundle["type"] == "collection" and "13812345678" in out.read_text(encoding="utf-8")
+
+
+def test_cli_import_of_bad_file_exits_1_with_every_problem(state: CliState,
+                                                           tmp_path: Path) -> None:
+    bad = json.loads((EXAMPLES / "portal-communication.json").read_text(encoding="utf-8"))
+    bad["received"] = "soon"
+    bad["extra"] = 1
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["fhir", "import", str(path)], obj=state)
+    assert result.exit_code == 1
+    assert "Communication.received" in result.output and "Communication.extra" in result.output
+    assert state.service is not None and state.service.list_cases() == []
+
+
+@pytest.mark.peer("medplum")
+def test_cli_push(state: CliState, fhir_server: Any) -> None:
+    runner = CliRunner()
+    runner.invoke(cli, ["fhir", "import", str(EXAMPLES / "portal-communication.json")],
+                  obj=state)
+    result = runner.invoke(cli, ["fhir", "push", "--server", fhir_server.base], obj=state)
+    assert result.exit_code == 0, result.output
+    assert "pushed" in result.output
+
+
+def test_exam_events_from_appointment_and_cancelled_order() -> None:
+    acsn = [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                  "code": "ACSN"}]}, "value": "A1"}]
+    appt: dict[str, Any] = {"resourceType": "Appointment", "id": "ap1", "status": "noshow",
+                            "identifier": acsn, "start": "2026-11-20T09:00:00+08:00",
+                            "participant": [{"actor": {"type": "Location",
+                                                       "display": "CT2 室"}}]}
+    (event,) = exam_events(appt, source="t")
+    assert event.event.value == "no_show" and event.room == "CT2 室"
+    assert event.scheduled_start is not None and event.source_message_id == "Appointment/ap1"
+    order = {"resourceType": "ServiceRequest", "status": "revoked", "identifier": acsn}
+    assert exam_events(order, source="t")[0].event.value == "cancelled"
+    assert exam_events({"resourceType": "ServiceRequest", "identifier": []}, source="t") == []
