@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -44,6 +45,8 @@ def ensure_venv(with_tests: bool) -> None:
         digest.update((d / "pyproject.toml").read_bytes())
     stamp = VENV / (".stamp-test" if with_tests else ".stamp-run")
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        if with_tests:
+            install_node_peers()
         return
     print("installing hospital-complaints and its plugins/adapters into .venv ...", flush=True)
     run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
@@ -55,8 +58,29 @@ def ensure_venv(with_tests: bool) -> None:
         args += ["-e", f"{d.relative_to(ROOT)}{extra}"]
     run(args, cwd=ROOT)
     stamp.write_text(digest.hexdigest())
+    if with_tests:
+        install_node_peers()
     if with_tests:  # a test install satisfies a run install too
         (VENV / ".stamp-run").write_text(digest.hexdigest())
+
+
+def install_node_peers() -> None:
+    """npm packages the adapters' tests use as independent validators and servers (Medplum,
+    FHIR.js). Without npm those tests skip with their reason (CI turns that into a failure)."""
+    for lock in sorted(ROOT.glob("adapters/*/js/package-lock.json")):
+        folder = lock.parent
+        marker = folder / "node_modules" / ".hc-lock-sha256"
+        want = hashlib.sha256(lock.read_bytes()).hexdigest()
+        if marker.exists() and marker.read_text() == want:
+            continue
+        npm = shutil.which("npm")
+        if npm is None:
+            print(f"npm not found: tests that need {folder.relative_to(ROOT)} will be skipped",
+                  flush=True)
+            continue
+        print(f"installing npm packages in {folder.relative_to(ROOT)} ...", flush=True)
+        run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder)
+        marker.write_text(want)
 
 
 def _has_test_extra(dist: Path) -> bool:
