@@ -61,5 +61,5 @@ except HospitalComplaintsError as exc:
 
 # 4. Listings and exports are masked.
 out = io.StringIO()
-service.plugins.exporters()["jsonl"].export(service.list_cases(), out)
+service.plugins.exporters()["jsonl"].export(service.iter_cases(), out)
 print(out.getvalue().strip())

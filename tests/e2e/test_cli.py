@@ -237,3 +237,14 @@ def test_sla_deadlines_command_and_bad_input(tmp_path):
     naive = run("sla", "deadlines", "--policy", "cn-nhc-2019", "--received",
                 "2026-09-30T10:00:00", cwd=tmp_path)
     assert naive.returncode != 0 and "offset" in (naive.stderr + naive.stdout).lower()
+
+
+def test_core_export_through_the_fhir_exporter_is_masked(demo, workdir):
+    import json
+
+    out = run("export", "--format", "fhir-r4", cwd=workdir)
+    assert out.returncode == 0, out.stderr
+    resources = [json.loads(line) for line in out.stdout.splitlines()]
+    assert {"Communication", "Task"} <= {r["resourceType"] for r in resources}
+    for secret in ("陈建国", "13912345678", "王海涛", "wb@example.org", "P0012345"):
+        assert secret not in out.stdout

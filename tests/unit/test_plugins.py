@@ -104,11 +104,11 @@ def test_exporters_write_masked_output(service):
     service.register(draft(), actor="x")
     exporters = service.plugins.exporters()
     out = io.StringIO()
-    assert exporters["jsonl"].export(service.list_cases(), out) == 1
+    assert exporters["jsonl"].export(service.iter_cases(), out) == 1
     row = json.loads(out.getvalue())
     assert row["complainant"] == "patient: 张** 138****5678"
     csv_out = io.StringIO()
-    exporters["csv"].export(service.list_cases(), csv_out)
+    exporters["csv"].export(service.iter_cases(), csv_out)
     assert "张三丰" not in csv_out.getvalue() and "HC-20261120-0001" in csv_out.getvalue()
 
 

@@ -238,7 +238,7 @@ def export_cmd(exporter: str, out: Any) -> None:
         raise InvalidInput("export", [FieldProblem("--format", exporter,
                                                    f"one of: {', '.join(sorted(exporters))}")],
                            [f"未知导出格式 {exporter!r}"])
-    n = exporters[exporter].export(service.list_cases(), out)
+    n = exporters[exporter].export(service.iter_cases(), out)
     click.echo(f"exported {n} cases", err=True)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import IO, Protocol, runtime_checkable
 
 from ..domain.base import Instant, ShortText, StrictModel, Text
+from ..domain.case import Case
 
 
 class Routing(StrictModel):
@@ -37,12 +38,13 @@ class NotificationFailure(StrictModel):
 
 @runtime_checkable
 class Exporter(Protocol):
-    """An export mapper: writes cases in some format. Identity is masked unless revealed."""
+    """An export mapper: writes whole cases in some format, with identity masked."""
 
     id: str
     description: str
 
-    def export(self, cases: Iterable[object], out: IO[str]) -> int:
-        """Write ``cases`` (:class:`~hospital_complaints.CaseSummary` objects, masked) to
-        ``out`` and return how many were written."""
+    def export(self, cases: Iterable[Case], out: IO[str]) -> int:
+        """Write ``cases`` to ``out`` and return how many were written. Personal data must be
+        masked (``mask_dump``) and a report's complainant left out; an exporter that can
+        reveal identity does so only behind its own explicit option."""
         ...

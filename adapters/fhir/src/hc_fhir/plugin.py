@@ -8,7 +8,6 @@ from typing import IO, TYPE_CHECKING
 
 from hospital_complaints.domain.case import Case
 from hospital_complaints.domain.imaging import ExamSource
-from hospital_complaints.errors import HospitalComplaintsError
 from hospital_complaints.plugins import hookimpl
 from hospital_complaints.plugins.types import Exporter
 
@@ -30,19 +29,10 @@ class FhirExporter:
                             "QuestionnaireResponse, Provenance per case (identity masked)")
         self._settings = settings
 
-    def export(self, cases: Iterable[object], out: IO[str]) -> int:
+    def export(self, cases: Iterable[Case], out: IO[str]) -> int:
         settings = self._settings or FhirSettings.from_env()
-        whole: list[Case] = []
-        for c in cases:
-            if not isinstance(c, Case):
-                raise HospitalComplaintsError(
-                    f"the {self.id} exporter maps whole cases, got {type(c).__name__}; use "
-                    "`hospital-complaints fhir export` or pass Case objects "
-                    "(service.iter_cases())",
-                    f"{self.id} 导出需要完整的案件对象；请使用 hospital-complaints fhir export")
-            whole.append(c)
         options: ExportOptions = settings.export_options(version=self.version)
-        return export_cases(whole, out, options, "ndjson")
+        return export_cases(list(cases), out, options, "ndjson")
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""Built-in export mappers: masked listings as JSON lines and CSV."""
+"""Built-in export mappers: masked case summaries as JSON lines and CSV."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import IO
 
-from ...services.views import CaseSummary
+from ...domain.case import Case
+from ...services.views import CaseSummary, summarize
 from .. import hookimpl
 from ..types import Exporter
 
@@ -16,18 +17,16 @@ _COLUMNS = ["reference", "kind", "channel", "state", "received_at", "department"
             "version"]
 
 
-def _summaries(cases: Iterable[object]) -> Iterable[CaseSummary]:
+def _summaries(cases: Iterable[Case]) -> Iterable[CaseSummary]:
     for c in cases:
-        if not isinstance(c, CaseSummary):
-            raise TypeError(f"exporters take CaseSummary objects, got {type(c).__name__}")
-        yield c
+        yield summarize(c)
 
 
 class JsonLinesExporter:
     id = "jsonl"
     description = "one masked case summary per line, as JSON (UTF-8)"
 
-    def export(self, cases: Iterable[object], out: IO[str]) -> int:
+    def export(self, cases: Iterable[Case], out: IO[str]) -> int:
         n = 0
         for s in _summaries(cases):
             out.write(json.dumps(s.model_dump(mode="json"), ensure_ascii=False) + "\n")
@@ -39,7 +38,7 @@ class CsvExporter:
     id = "csv"
     description = "masked case summaries as CSV with a header row (UTF-8)"
 
-    def export(self, cases: Iterable[object], out: IO[str]) -> int:
+    def export(self, cases: Iterable[Case], out: IO[str]) -> int:
         writer = csv.DictWriter(out, fieldnames=_COLUMNS)
         writer.writeheader()
         n = 0
