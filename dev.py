@@ -105,7 +105,7 @@ def main(argv: list[str]) -> None:
     ensure_venv(with_tests=True)
     print("== ruff", flush=True)
     run([BIN / "ruff", "check", "."])
-    print("== mypy --strict src/hospital_complaints", flush=True)
+    print("== mypy --strict (core, plugins, adapters)", flush=True)
     run([BIN / "mypy"])
     print("== pytest", flush=True)
     result = subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT)

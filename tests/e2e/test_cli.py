@@ -40,6 +40,8 @@ def test_demo_plays_the_whole_lifecycle(demo):
     assert "6 cases; 3 closed, 1 withdrawn, 1 referred, 1 open" in out
     assert "failed: 0" in out
     assert "finding 结论: CT2 was down 08:10-09:40" in out
+    assert "acknowledge: due Tue 11-17 11:00 (24 hours, imaging-dept) - met" in out
+    assert "respond: due Mon 11-23 23:59 (5 working days, imaging-dept) - met" in out
     assert "13/13" in out  # progress reached the end
 
 

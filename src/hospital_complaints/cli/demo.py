@@ -10,8 +10,9 @@ from rich.table import Table
 
 from ..clock import FixedClock
 from ..demo.scenario import WEEK_START, run_scenario
-from ..domain.taxonomy import OutcomeKind, label
+from ..domain.taxonomy import Milestone, OutcomeKind, label
 from ..services.service import build_service
+from ..sla import Calendars, case_deadlines, status_at
 from .context import get_state, get_store
 from .output import console as make_console
 
@@ -61,11 +62,14 @@ def demo_cmd(quiet: bool) -> None:
 
     ct = service.get(result.references["ct"])
     console.print(f"\n[bold]{ct.reference}[/] {ct.complaint.subject}")
-    received = ct.complaint.received_at
-    ack = ct.acknowledged_at
-    if ack is not None:
-        hours = (ack - received).total_seconds() / 3600
-        console.print(f"  first feedback 首次反馈: {hours:.1f} h after receipt (target 24 h)")
+    met = {"acknowledge": ct.acknowledged_at, "respond": ct.response.at if ct.response else None,
+           "close": ct.closed_at}
+    for d in case_deadlines(service.sla_policy(), ct, Calendars.from_env()):
+        if d.milestone in met:
+            as_of = max(clock.now(), ct.events[-1].at)  # the week's steps are not in time order
+            status = status_at(d.due, d.due_soon_from, met[d.milestone], as_of)
+            console.print(f"  deadline 时限 {label(Milestone(d.milestone)).zh} {d.milestone}: "
+                          f"due {d.due:%a %m-%d %H:%M} ({d.rule}, {d.policy}) - {status.value}")
     team = ", ".join(f"{m.name}({label(m.role).zh})" for m in ct.investigation.team)
     console.print(f"  team 调查组: {team}")
     for e in ct.investigation.evidence:
