@@ -37,6 +37,7 @@ from .complaint import (
     Sha256,
     TeamMember,
     Verification,
+    check_follow_up_result,
 )
 from .events import Event
 from .taxonomy import (
@@ -414,11 +415,7 @@ class RecordFollowUp(Command):
 
     @model_validator(mode="after")
     def _result(self) -> Self:
-        if self.unreachable == (self.satisfaction is not None):
-            raise ValueError(
-                "a follow-up has either satisfaction 1-5 or unreachable=true "
-                "(回访须填写满意度 1-5 或标记无法联系)"
-            )
+        check_follow_up_result(self.satisfaction, self.unreachable)
         return self
 
 

@@ -300,9 +300,14 @@ class FollowUp(StrictModel):
 
     @model_validator(mode="after")
     def _result(self) -> Self:
-        if self.unreachable == (self.satisfaction is not None):
-            raise ValueError(
-                "a follow-up has either a satisfaction score 1-5 or unreachable=true, not both "
-                "(回访须填写满意度 1-5 或标记无法联系)"
-            )
+        check_follow_up_result(self.satisfaction, self.unreachable)
         return self
+
+
+def check_follow_up_result(satisfaction: int | None, unreachable: bool) -> None:
+    """A follow-up records a satisfaction score or that the complainant was unreachable."""
+    if unreachable == (satisfaction is not None):
+        raise ValueError(
+            "a follow-up has either a satisfaction score 1-5 or unreachable=true, not both "
+            "(回访须填写满意度 1-5 或标记无法联系)"
+        )
