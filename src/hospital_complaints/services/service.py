@@ -58,6 +58,7 @@ class DeadlineAlert(Protocol):
     @property
     def policy(self) -> str: ...
 
+
 #: Commands with their own service method (they need checks or side effects of their own).
 SERVICE_ONLY = {
     RegisterComplaint.name: "register",
@@ -102,11 +103,7 @@ class ComplaintService:
         submission id) a retry returns the case the first call created instead of a new one."""
         draft = parse(ComplaintDraft, draft, "complaint")
         now = self.clock.now()
-        if draft.received_at > now + CLOCK_SKEW:
-            raise InvalidInput("complaint", [FieldProblem(
-                "received_at", draft.received_at.isoformat(),
-                f"must not be in the future (now is {now.isoformat()})")],
-                ["  - received_at：接收时间不能晚于当前时间"])
+        _check_received(draft, now, "complaint")
         with self._uow_factory() as uow:
             if idempotency_key is not None:
                 existing = uow.cases.find_by_idempotency_key(idempotency_key)
@@ -144,11 +141,8 @@ class ComplaintService:
 
     def _register_batch(self, drafts: list[ComplaintDraft], actor: str) -> list[str]:
         now = self.clock.now()
-        for draft in drafts:
-            if draft.received_at > now + CLOCK_SKEW:
-                raise InvalidInput("complaint", [FieldProblem(
-                    "received_at", draft.received_at.isoformat(),
-                    f"must not be in the future (now is {now.isoformat()})")])
+        for i, draft in enumerate(drafts):
+            _check_received(draft, now, f"complaint #{i + 1} of the batch")
         with self._uow_factory() as uow:
             by_day: dict[date, list[int]] = {}
             for i, d in enumerate(drafts):
@@ -388,6 +382,14 @@ class ComplaintService:
                             failure.complaint_ref, failure.event_type, failure.error)
             uow.mark_notified([e.event_id for e in pending])
         return len(pending)
+
+
+def _check_received(draft: ComplaintDraft, now: datetime, what: str) -> None:
+    if draft.received_at > now + CLOCK_SKEW:
+        raise InvalidInput(what, [FieldProblem(
+            "received_at", draft.received_at.isoformat(),
+            f"must not be in the future (now is {now.isoformat()})")],
+            ["  - received_at：接收时间不能晚于当前时间"])
 
 
 def build_service(settings: Settings | None = None, *, clock: Clock | None = None,
