@@ -280,3 +280,16 @@ def test_deadline_alerts_are_recorded_once(clock, plugins):
     assert svc.record_deadline_alerts([alert]) == 0
     assert [e.type for e, _ in recorder.events] == ["deadline_alert"]
     assert recorder.events[0][0].actor == "system:sla"
+
+
+def test_notification_failure_log_never_quotes_the_exception_text(service, caplog):
+    class LeakyMailer:
+        @hookimpl
+        def hc_after_event(self, event):
+            raise RuntimeError("could not send SMS to 13812345678")
+
+    service.plugins.register(LeakyMailer(), name="leaky_mailer")
+    ref = service.register(draft(), actor="x").reference
+    assert "leaky_mailer" in caplog.text and "RuntimeError" in caplog.text
+    assert "13812345678" not in caplog.text
+    assert "13812345678" in service.notification_failures(ref)[0].error  # kept for diagnosis

@@ -378,8 +378,10 @@ class ComplaintService:
                                                             self.clock.now)
             for failure in failures:
                 uow.record_notification_failure(failure)
-                log.warning("notification plugin %s failed on %s %s: %s", failure.plugin,
-                            failure.complaint_ref, failure.event_type, failure.error)
+                # the exception text may quote personal data: log only its type
+                log.warning("notification plugin %s failed on %s %s (%s); stored as a "
+                            "notification failure", failure.plugin, failure.complaint_ref,
+                            failure.event_type, failure.error.split(":", 1)[0])
             uow.mark_notified([e.event_id for e in pending])
         return len(pending)
 
