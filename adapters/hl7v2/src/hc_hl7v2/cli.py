@@ -1,0 +1,111 @@
+"""``hospital-complaints hl7 ...``: inspect files, listen on MLLP, import (backfill) files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+
+from .extract import ExtractOptions
+from .rows import rows_for
+from .tokenise import split_batch
+
+_FILES = click.argument("files", nargs=-1, required=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_ZONE = click.option("--zone", default="Asia/Shanghai", show_default=True,
+                     help="Time zone of HL7 times sent without an offset.")
+_CHARSET = click.option("--charset", default="utf-8", show_default=True,
+                        help="Character set of messages without MSH-18.")
+
+
+def _options(zone: str, charset: str) -> ExtractOptions:
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {zone!r}", param_hint="--zone") from None
+    return ExtractOptions(zone=tz, default_charset=charset)
+
+
+@click.group("hl7")
+def hl7_group() -> None:
+    """HL7 v2 exam events (IHE Scheduled Workflow): inspect, listen (MLLP), import."""
+
+
+@hl7_group.command("inspect")
+@_FILES
+@_ZONE
+@_CHARSET
+@click.option("--reveal-identity", is_flag=True, default=False,
+              help="Print patient ids unmasked (default: only the last 2 characters).")
+def inspect_cmd(files: tuple[Path, ...], zone: str, charset: str,
+                reveal_identity: bool) -> None:
+    """Print one JSON object per exam event found in FILES (nothing is stored).
+
+    A message without events gives one object with "event": null; an unusable message one
+    object with an "error" key.
+    """
+    opts = _options(zone, charset)
+    for path in files:
+        for _offset, raw in split_batch(path.read_bytes()):
+            for row in rows_for(raw, opts, reveal_identity=reveal_identity):
+                click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@hl7_group.command("listen")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2575, show_default=True, type=click.IntRange(0, 65535))
+@_ZONE
+@_CHARSET
+def listen_cmd(host: str, port: int, zone: str, charset: str) -> None:
+    """Receive HL7 v2 over MLLP and store every message in the database (--db).
+
+    Each message is acknowledged (AA) only after it is stored; bad ones get AE/AR with an ERR
+    segment and are stored too. Stop with Ctrl-C.
+    """
+    from hospital_complaints.cli.context import get_store
+
+    from .mllp import MllpListener
+    from .sink import SqlSink
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    sink = SqlSink(get_store(click.get_current_context()))
+    listener = MllpListener(sink, host=host, port=port, opts=_options(zone, charset))
+
+    async def run() -> None:
+        await listener.start()
+        click.echo(f"listening for HL7 v2 (MLLP) on {host}:{listener.port}", err=True)
+        await listener.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    s = listener.stats
+    click.echo(f"stopped: {s.connections} connections, {s.messages} messages "
+               f"({', '.join(f'{k} {v}' for k, v in sorted(s.by_code.items())) or 'none'})",
+               err=True)
+
+
+@hl7_group.command("import")
+@_FILES
+@_ZONE
+@_CHARSET
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1))
+@click.option("--no-progress", is_flag=True, default=False, help="Do not show a progress bar.")
+def import_cmd(files: tuple[Path, ...], zone: str, charset: str, batch_size: int,
+               no_progress: bool) -> None:
+    """Backfill: store every message of FILES in the database (--db), like the listener."""
+    from hospital_complaints.cli.context import get_store
+
+    from .backfill import import_files
+    from .sink import SqlSink
+
+    sink = SqlSink(get_store(click.get_current_context()))
+    summary = import_files(list(files), sink, _options(zone, charset), batch_size=batch_size,
+                           progress=not no_progress)
+    click.echo(summary.render())
+    if summary.sink_failed:
+        raise click.ClickException("the database refused some messages; see the log")

@@ -1,0 +1,55 @@
+"""HL7 v2 date/times (DTM/TS) to timezone-aware datetimes.
+
+``YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]``. An offset in the value is honoured; a value
+without one is in the configured zone (default Asia/Shanghai). A date without a time is
+midnight of that day in that zone. A value that does not fit is an error naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+from .errors import DATA_TYPE_ERROR, Hl7InputError
+
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+_DTM = re.compile(
+    r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?(?:([+-])(\d{2})(\d{2}))?\Z")
+_OFFSETS: dict[str, timezone] = {}
+
+
+def parse_dtm(value: str, location: str, zone: tzinfo = DEFAULT_ZONE) -> datetime | None:
+    """``None`` for an empty value; otherwise an aware datetime or :class:`Hl7InputError`."""
+    value = value.strip()
+    if not value:
+        return None
+    n = len(value)
+    if (n == 14 or n == 12) and value.isdigit():  # the common YYYYMMDDHHMM[SS]: no regex
+        try:
+            return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]),
+                            int(value[8:10]), int(value[10:12]),
+                            int(value[12:14]) if n == 14 else 0, tzinfo=zone)
+        except ValueError as exc:
+            raise Hl7InputError(location, f"{value!r} is not a valid date/time ({exc})",
+                                code=DATA_TYPE_ERROR) from None
+    m = _DTM.match(value)
+    if m is None:
+        raise Hl7InputError(location, f"{value!r} is not an HL7 date/time "
+                            "(YYYYMMDD[HHMM[SS[.SSSS]]][+/-ZZZZ])", code=DATA_TYPE_ERROR)
+    y, mo, d, h, mi, s, frac, sign, oh, om = m.groups()
+    if sign:
+        key = f"{sign}{oh}{om}"
+        tz: tzinfo | None = _OFFSETS.get(key)
+        if tz is None:
+            delta = timedelta(hours=int(oh), minutes=int(om))
+            tz = _OFFSETS.setdefault(key, timezone(-delta if sign == "-" else delta))
+    else:
+        tz = zone
+    try:
+        return datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0),
+                        int(s or 0), int((frac or "0").ljust(6, "0")[:6]), tzinfo=tz)
+    except ValueError as exc:
+        raise Hl7InputError(location, f"{value!r} is not a valid date/time ({exc})",
+                            code=DATA_TYPE_ERROR) from None

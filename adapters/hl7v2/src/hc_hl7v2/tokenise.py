@@ -1,0 +1,324 @@
+"""The tokeniser: bytes -> messages -> segments -> fields, lazily and without hl7apy.
+
+What real feeds send is handled here: encoding characters from MSH-1/MSH-2, segments ended by
+CR, LF or CRLF, MSH-18 character sets, escape sequences, repetitions, Z-segments (kept like any
+other segment) and FHS/BHS batch files (split into messages). A segment is split into fields
+only when a field of it is asked for, which keeps the extraction path fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .charsets import decode
+from .errors import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, Hl7InputError
+
+_ENVELOPE = (b"FHS", b"BHS", b"BTS", b"FTS")
+_HEADER_RE = re.compile(rb"(?:\A|(?<=[\r\n]))(?:MSH|FHS|BHS|BTS|FTS)(?=[^A-Za-z0-9\r\n])")
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}\Z")
+_VALID_IDS: set[str] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    """The five delimiters of one message (MSH-1 and MSH-2)."""
+
+    field: str = "|"
+    component: str = "^"
+    repetition: str = "~"
+    escape: str = "\\"
+    subcomponent: str = "&"
+
+
+_STANDARD = Encoding()
+
+
+def _encoding_of(header: str) -> Encoding:
+    """Read MSH-1/MSH-2 from the text of an MSH segment."""
+    if header[3:9] == "|^~\\&|":
+        return _STANDARD
+    if len(header) < 8:
+        raise Hl7InputError("MSH-2", "the MSH segment is truncated before its encoding "
+                            "characters", code=REQUIRED_FIELD_MISSING, ack_code="AR")
+    sep = header[3]
+    enc = header[4:].split(sep, 1)[0]
+    if len(enc) < 2 or len(enc) > 5:
+        raise Hl7InputError("MSH-2", f"encoding characters {enc!r} must be 2 to 5 characters "
+                            "(component, repetition, escape, subcomponent)", ack_code="AR")
+    chars = [sep, *enc]
+    if sep.isalnum() or sep in "\r\n" or len(set(chars)) != len(chars) or \
+            any(c.isalnum() or c in "\r\n" for c in enc):
+        raise Hl7InputError("MSH-1", f"field separator {sep!r} and encoding characters "
+                            f"{enc!r} must be distinct punctuation characters", ack_code="AR")
+    return Encoding(sep, enc[0], enc[1], enc[2] if len(enc) > 2 else "\\",
+                    enc[3] if len(enc) > 3 else "&")
+
+
+def split_segments(text: str) -> list[str]:
+    """Segments ended by CR, LF or CRLF (mixed is fine); blank lines are dropped."""
+    if "\n" in text:
+        text = text.replace("\r\n", "\r").replace("\n", "\r")
+    return [s for s in text.split("\r") if s.strip()]
+
+
+class Message:
+    """One decoded HL7 v2 message. Field access is 1-based, as in the standard (``MSH-9``).
+
+    >>> m = Message.from_text("MSH|^~\\\\&|RIS||||||ORM^O01|42|P|2.3.1\\rPID|||P1")
+    >>> m.value("MSH", 9, 2), m.value("PID", 3)
+    ('O01', 'P1')
+    """
+
+    __slots__ = ("_cid", "_fields", "_index", "_mtype", "charset", "encoding", "segments",
+                 "text")
+
+    def __init__(self, segments: list[str], encoding: Encoding, text: str,
+                 charset: str = "utf-8", index: dict[str, list[int]] | None = None) -> None:
+        self.segments = segments
+        self.encoding = encoding
+        self.text = text
+        self.charset = charset
+        if index is None:
+            index = {}
+            for i, seg in enumerate(segments):
+                index.setdefault(seg[:3], []).append(i)
+        self._index = index
+        self._fields: dict[int, list[str]] = {}
+        self._cid: str | None = None
+        self._mtype: str | None = None
+
+    @classmethod
+    def from_text(cls, text: str, charset: str = "utf-8") -> Message:
+        segments = split_segments(text)
+        if not segments:
+            raise Hl7InputError(None, "the message is empty", code=SEGMENT_SEQUENCE_ERROR,
+                                ack_code="AR")
+        first = segments[0].lstrip()
+        if not first.startswith("MSH"):
+            shown = first[:3].encode("unicode_escape").decode("ascii")
+            raise Hl7InputError("MSH", f"a message must start with an MSH segment; it starts "
+                                f"with {shown!r}", code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
+        segments[0] = first
+        encoding = _encoding_of(first)
+        sep = encoding.field
+        index: dict[str, list[int]] = {}
+        for i, seg in enumerate(segments):
+            if seg[3:4] != sep and len(seg) != 3:
+                raise _not_a_segment(i + 1, seg, sep)
+            name = seg[:3]
+            found = index.get(name)
+            if found is None:
+                if name not in _VALID_IDS:
+                    if not _SEGMENT_ID.match(name):
+                        raise _not_a_segment(i + 1, seg, sep)
+                    _VALID_IDS.add(name)  # at most 26*36*36 ids: a bounded cache
+                index[name] = [i]
+            else:
+                found.append(i)
+        if len(index["MSH"]) > 1:
+            raise Hl7InputError("MSH", "more than one MSH segment: this is several messages; "
+                                "send one per MLLP frame or use a batch file",
+                                code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
+        return cls(segments, encoding, text, charset, index)
+
+    # -- access ----------------------------------------------------------------------------
+
+    def has(self, segment: str) -> bool:
+        return segment in self._index
+
+    def count(self, segment: str) -> int:
+        return len(self._index.get(segment, ()))
+
+    def positions(self, segment: str) -> list[int]:
+        """Indexes (into :attr:`segments`) of every occurrence of ``segment``."""
+        return self._index.get(segment, [])
+
+    def fields_at(self, index: int) -> list[str]:
+        """The fields of the segment at ``index``; ``[0]`` is the segment id, and for MSH
+        ``[1]`` is MSH-1 (the field separator) so that ``[n]`` is always field n."""
+        fields = self._fields.get(index)
+        if fields is None:
+            seg = self.segments[index]
+            fields = seg.split(self.encoding.field)
+            if index == 0 and seg.startswith("MSH"):
+                fields.insert(1, self.encoding.field)
+            self._fields[index] = fields
+        return fields
+
+    def raw_field(self, segment: str, n: int, occurrence: int = 0) -> str:
+        """Field ``n`` of the ``occurrence``-th ``segment``, still escaped ('' when absent)."""
+        pos = self._index.get(segment)
+        if not pos or occurrence >= len(pos):
+            return ""
+        fields = self.fields_at(pos[occurrence])
+        return fields[n] if n < len(fields) else ""
+
+    def value(self, segment: str, n: int, component: int = 1, *, occurrence: int = 0,
+              repetition: int = 0, subcomponent: int = 1) -> str:
+        """One unescaped value, e.g. ``value("PID", 3, 1)`` is PID-3.1 (first repetition)."""
+        raw = self.raw_field(segment, n, occurrence)
+        return self.pick(raw, component, repetition, subcomponent)
+
+    def at(self, index: int, n: int, component: int = 1, *, repetition: int = 0,
+           subcomponent: int = 1) -> str:
+        """Like :meth:`value` for the segment at position ``index`` of :attr:`segments`."""
+        fields = self.fields_at(index)
+        raw = fields[n] if n < len(fields) else ""
+        return self.pick(raw, component, repetition, subcomponent)
+
+    def pick(self, raw: str, component: int = 1, repetition: int = 0,
+             subcomponent: int = 1) -> str:
+        if not raw:
+            return ""
+        enc = self.encoding
+        if enc.repetition in raw:
+            reps = raw.split(enc.repetition)
+            raw = reps[repetition] if repetition < len(reps) else ""
+        elif repetition:
+            return ""
+        if enc.component in raw:
+            comps = raw.split(enc.component)
+            raw = comps[component - 1] if component <= len(comps) else ""
+        elif component != 1:
+            return ""
+        if enc.subcomponent in raw:
+            subs = raw.split(enc.subcomponent)
+            raw = subs[subcomponent - 1] if subcomponent <= len(subs) else ""
+        elif subcomponent != 1:
+            return ""
+        if raw == '""':  # HL7 explicit null
+            return ""
+        return unescape(raw, enc) if enc.escape in raw else raw
+
+    def at_raw(self, index: int, n: int) -> str:
+        """Field ``n`` (still escaped) of the segment at position ``index``."""
+        fields = self.fields_at(index)
+        return fields[n] if n < len(fields) else ""
+
+    def first_component(self, raw: str) -> str:
+        """``pick(raw)`` for the common case (first repetition, component, subcomponent)."""
+        enc = self.encoding
+        v = raw.partition(enc.repetition)[0].partition(enc.component)[0].partition(
+            enc.subcomponent)[0]
+        if enc.escape in v:
+            return unescape(v, enc)
+        return "" if v == '""' else v
+
+    def repetitions(self, segment: str, n: int, occurrence: int = 0) -> list[str]:
+        """The repetitions of a field, each still escaped."""
+        raw = self.raw_field(segment, n, occurrence)
+        return raw.split(self.encoding.repetition) if raw else []
+
+    @property
+    def control_id(self) -> str:
+        """MSH-10."""
+        if self._cid is None:
+            self._cid = self.first_component(self.at_raw(0, 10))
+        return self._cid
+
+    @property
+    def message_type(self) -> str:
+        """MSH-9.1^MSH-9.2, e.g. ``ORM^O01``."""
+        if self._mtype is None:
+            raw = self.at_raw(0, 9)
+            code = self.first_component(raw)
+            trigger = self.pick(raw, 2) if self.encoding.component in raw else ""
+            self._mtype = f"{code}^{trigger}" if trigger else code
+        return self._mtype
+
+
+def _not_a_segment(n: int, seg: str, sep: str) -> Hl7InputError:
+    shown = seg[:4].encode("unicode_escape").decode("ascii")  # never a field value
+    return Hl7InputError(f"segment {n}", f"{shown!r} is not a segment (a segment starts with a "
+                         f"3-character id and {sep!r}); the message is binary, truncated or "
+                         "wrongly framed", code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
+
+
+def unescape(value: str, enc: Encoding = Encoding()) -> str:
+    """Resolve HL7 escape sequences: ``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh..\\`` and the
+    formatting ones (``\\.br\\`` becomes a newline; ``\\H\\``, ``\\N\\`` and other ``\\.xx\\``
+    are dropped). An unknown or unterminated sequence is kept as it was sent."""
+    esc = enc.escape
+    if esc not in value:
+        return value
+    out: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        ch = value[i]
+        if ch != esc:
+            out.append(ch)
+            i += 1
+            continue
+        end = value.find(esc, i + 1)
+        if end < 0:
+            out.append(value[i:])
+            break
+        seq = value[i + 1:end]
+        rep = _ESCAPES.get(seq)
+        if rep is not None:
+            out.append(getattr(enc, rep) if rep in _DELIMS else rep)
+        elif seq[:1] == "X" and len(seq) > 1 and len(seq) % 2 == 1:
+            try:
+                out.append(bytes.fromhex(seq[1:]).decode("utf-8", errors="replace"))
+            except ValueError:
+                out.append(value[i:end + 1])
+        elif seq[:1] == "." or seq in ("H", "N"):
+            if seq in (".br", ".sp"):
+                out.append("\n")
+        else:
+            out.append(value[i:end + 1])
+        i = end + 1
+    return "".join(out)
+
+
+_DELIMS = frozenset({"field", "component", "subcomponent", "repetition", "escape"})
+_ESCAPES = {"F": "field", "S": "component", "T": "subcomponent", "R": "repetition",
+            "E": "escape"}
+
+
+def escape(value: str, enc: Encoding = Encoding()) -> str:
+    """The inverse of :func:`unescape` for delimiter characters and line breaks."""
+    out = value.replace(enc.escape, f"{enc.escape}E{enc.escape}")
+    for attr, code in (("field", "F"), ("component", "S"), ("subcomponent", "T"),
+                       ("repetition", "R")):
+        out = out.replace(getattr(enc, attr), f"{enc.escape}{code}{enc.escape}")
+    return out.replace("\r\n", "\n").replace("\r", "\n").replace(
+        "\n", f"{enc.escape}.br{enc.escape}")
+
+
+# -- bytes -> messages -------------------------------------------------------------------
+
+
+def split_batch(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Split a file (a single message, messages one after another, or an FHS/BHS batch)
+    into ``(offset, message bytes)``. Envelope segments (FHS, BHS, BTS, FTS) are dropped.
+    Content before the first MSH that is not an envelope is yielded as it is, so that parsing
+    it reports what is wrong."""
+    starts = [m.start() for m in _HEADER_RE.finditer(data)]
+    if not starts or starts[0] > 0:
+        head = data[:starts[0]] if starts else data
+        if head.strip(b"\r\n\t \x0b\x1c\x00\xef\xbb\xbf"):
+            yield 0, head
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(data)
+        if data[start:start + 3] in _ENVELOPE:
+            continue
+        yield start, data[start:end]
+
+
+def parse_message(raw: bytes, default_charset: str = "utf-8") -> Message:
+    """Decode (per MSH-18) and tokenise one message. Raises :class:`Hl7InputError`."""
+    body = raw.strip(b"\x0b\x1c\x00 \t\r\n")
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    if not body:
+        raise Hl7InputError(None, "the message is empty", code=SEGMENT_SEQUENCE_ERROR,
+                            ack_code="AR")
+    if not body.startswith(b"MSH"):
+        shown = body[:3].decode("ascii", errors="backslashreplace")
+        raise Hl7InputError("MSH", f"a message must start with an MSH segment; it starts "
+                            f"with {shown!r}", code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
+    text, codec = decode(body, default_charset)
+    return Message.from_text(text, codec)

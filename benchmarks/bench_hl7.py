@@ -1,0 +1,248 @@
+"""HL7 v2 adapter benchmark (a script, not a test): one corpus, one run.
+
+    .venv/bin/python benchmarks/bench_hl7.py --n 20000
+
+Prints:
+1. extraction msgs/s on the same corpus: the fast path (bytes -> ExamEvents), python-hl7's
+   ``hl7.parse`` (parse only, no extraction) and hl7apy's ``parse_message`` (TOLERANT, on a
+   sample of at most ``--apy-sample`` messages because it is slow);
+2. ``hl7 import`` path with SQLite persistence (encrypted raw + events, one transaction per
+   batch): msgs/s;
+3. MLLP with durable ACKs (SQLite sink, one transaction per message): sustained msgs/s over
+   several persistent connections, and ACK latency percentiles at a paced 200 msg/s.
+Targets: extraction >= 20x python-hl7; import >= 10,000 msgs/s; p99 ACK latency reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "adapters" / "hl7v2" / "tests" / "fixtures"
+
+
+def corpus(n: int) -> list[bytes]:
+    """``n`` messages cycling through the good fixtures, each with its own MSH-10."""
+    from hc_hl7v2 import parse_message, split_batch
+
+    base: list[bytes] = []
+    for p in sorted(FIXTURES.glob("*.hl7")):
+        if p.name.startswith("bad_"):
+            continue
+        for _, raw in split_batch(p.read_bytes()):
+            base.append(raw)
+    out = []
+    for i in range(n):
+        raw = base[i % len(base)]
+        cid = parse_message(raw).control_id.encode()
+        out.append(raw.replace(b"|" + cid + b"|", f"|B{i:09d}|".encode(), 1))
+    return out
+
+
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+def bench_extraction(msgs: list[bytes], apy_sample: int) -> dict[str, float]:
+    import hl7
+    from hc_hl7v2 import extract_bytes
+    from hc_hl7v2.charsets import decode
+    from hl7apy.consts import VALIDATION_LEVEL
+    from hl7apy.parser import parse_message as apy_parse
+
+    texts = [decode(m)[0].replace("\r\n", "\r").replace("\n", "\r") for m in msgs]
+    for m in msgs[:200]:  # warm up
+        extract_bytes(m)
+    t0 = time.perf_counter()
+    events = 0
+    for m in msgs:
+        events += len(extract_bytes(m).exam_events)
+    fast = rate(len(msgs), time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    for text in texts:
+        hl7.parse(text)
+    py_hl7 = rate(len(texts), time.perf_counter() - t0)
+
+    sample = texts[:apy_sample]
+    apy_parse(sample[0], validation_level=VALIDATION_LEVEL.TOLERANT)  # cold start excluded
+    t0 = time.perf_counter()
+    for text in sample:
+        apy_parse(text, validation_level=VALIDATION_LEVEL.TOLERANT)
+    apy = rate(len(sample), time.perf_counter() - t0)
+    return {"fast": fast, "hl7": py_hl7, "hl7apy": apy, "events": events,
+            "apy_n": len(sample)}
+
+
+def _store(directory: Path, name: str):  # type: ignore[no-untyped-def]
+    from hospital_complaints.storage.sql import KeyRing, SqlStore
+
+    return SqlStore(f"sqlite:///{directory / name}",
+                    key_ring=KeyRing.parse(KeyRing.generate_key()))
+
+
+def bench_import(msgs: list[bytes], directory: Path) -> dict[str, float]:
+    from hc_hl7v2 import ExtractOptions, SqlSink
+    from hc_hl7v2.backfill import import_files
+
+    path = directory / "corpus.hl7"
+    path.write_bytes(b"".join(m if m.endswith((b"\r", b"\n")) else m + b"\r" for m in msgs))
+    store = _store(directory, "import.db")
+    sink = SqlSink(store)
+    sink.accept_many([])  # create the table outside the timing
+    t0 = time.perf_counter()
+    summary = import_files([path], sink, ExtractOptions(), batch_size=1000)
+    seconds = time.perf_counter() - t0
+    store.dispose()
+    return {"rate": rate(summary.messages, seconds), "messages": summary.messages,
+            "events": summary.exam_events, "rejected": len(summary.rejected)}
+
+
+class _Server:
+    """The listener on its own thread and event loop, as in production."""
+
+    def __init__(self, sink: object) -> None:
+        from hc_hl7v2 import MllpListener
+
+        self.listener = MllpListener(sink, port=0)  # type: ignore[arg-type]
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.listener.start())
+        self.ready.set()
+        self.loop.run_forever()
+
+    def __enter__(self) -> int:
+        self.thread.start()
+        self.ready.wait(10)
+        return self.listener.port
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.listener.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+async def _sender(port: int, msgs: list[bytes], pace: float | None,
+                  latencies: list[float]) -> int:
+    from hl7.mllp import open_hl7_connection
+
+    reader, writer = await open_hl7_connection("127.0.0.1", port)
+    ok = 0
+    start = time.perf_counter()
+    for i, raw in enumerate(msgs):
+        if pace:
+            delay = start + i * pace - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        t0 = time.perf_counter()
+        writer.writeblock(raw)
+        await writer.drain()
+        ack = await reader.readblock()
+        latencies.append(time.perf_counter() - t0)
+        ok += b"MSA|AA" in ack
+    writer.close()
+    await writer.wait_closed()
+    return ok
+
+
+def bench_mllp(msgs: list[bytes], directory: Path, connections: int,
+               paced_seconds: float) -> dict[str, float]:
+    from hc_hl7v2 import SqlSink
+
+    store = _store(directory, "mllp.db")
+    sink = SqlSink(store)
+    sink.accept_many([])
+    result: dict[str, float] = {}
+    with _Server(sink) as port:
+        # sustained: several persistent connections, each send -> wait for ACK -> next
+        per = len(msgs) // connections
+        parts = [msgs[i * per:(i + 1) * per] for i in range(connections)]
+        lat: list[float] = []
+
+        async def sustained() -> int:
+            return sum(await asyncio.gather(*(_sender(port, p, None, lat) for p in parts)))
+
+        t0 = time.perf_counter()
+        ok = asyncio.run(sustained())
+        result["sustained"] = rate(per * connections, time.perf_counter() - t0)
+        result["sustained_ok"] = ok
+        # paced: 200 msg/s spread over 4 connections (50 msg/s each), latency per ACK
+        count = int(200 * paced_seconds)
+        paced_msgs = [m.replace(b"|B", b"|P", 1) for m in msgs[:count]]
+        while len(paced_msgs) < count:
+            paced_msgs += paced_msgs[:count - len(paced_msgs)]
+        paced_parts = [paced_msgs[i::4] for i in range(4)]
+        plat: list[float] = []
+
+        async def paced() -> int:
+            return sum(await asyncio.gather(*(_sender(port, p, 4 / 200, plat)
+                                              for p in paced_parts)))
+
+        t0 = time.perf_counter()
+        pok = asyncio.run(paced())
+        result["paced_rate"] = rate(count, time.perf_counter() - t0)
+        result["paced_ok"] = pok
+        plat.sort()
+        result["p50_ms"] = statistics.median(plat) * 1000
+        result["p99_ms"] = plat[int(len(plat) * 0.99) - 1] * 1000
+        result["max_ms"] = plat[-1] * 1000
+    store.dispose()
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=20000, help="corpus size (messages)")
+    ap.add_argument("--apy-sample", type=int, default=300,
+                    help="messages hl7apy parses (it is slow)")
+    ap.add_argument("--mllp-n", type=int, default=None,
+                    help="messages for the sustained MLLP run (default: min(n, 5000))")
+    ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--paced-seconds", type=float, default=10.0)
+    args = ap.parse_args(argv)
+
+    msgs = corpus(args.n)
+    print(f"corpus: {len(msgs)} messages cycling through the good fixtures of "
+          f"{FIXTURES.relative_to(ROOT)} (ORM/OMI/OMG/SIU/ORU/MDM/ADT, GB18030, batches), "
+          f"Python {sys.version.split()[0]}")
+    ex = bench_extraction(msgs, args.apy_sample)
+    print("\n1. extraction (same corpus, same run)")
+    print(f"   fast path (bytes -> ExamEvent) : {ex['fast']:>10,.0f} msgs/s "
+          f"({ex['events']:,} exam events)")
+    print(f"   python-hl7 hl7.parse (parse)   : {ex['hl7']:>10,.0f} msgs/s")
+    print(f"   hl7apy parse_message TOLERANT  : {ex['hl7apy']:>10,.0f} msgs/s "
+          f"(sample of {ex['apy_n']:,}: too slow for the whole corpus)")
+    ratio = ex["fast"] / ex["hl7"]
+    print(f"   fast / python-hl7 = {ratio:.1f}x (target >= 20x: "
+          f"{'met' if ratio >= 20 else 'NOT met'}); fast / hl7apy = "
+          f"{ex['fast'] / ex['hl7apy']:.0f}x")
+    with tempfile.TemporaryDirectory() as tmp:
+        imp = bench_import(msgs, Path(tmp))
+        print("\n2. file import with SQLite persistence (hl7 import path, batches of 1000, "
+              "the CLI default)")
+        print(f"   {imp['rate']:,.0f} msgs/s ({imp['messages']:,} messages, "
+              f"{imp['events']:,} exam events, {imp['rejected']} rejected; target >= 10,000: "
+              f"{'met' if imp['rate'] >= 10000 else 'NOT met'})")
+        mllp_n = args.mllp_n or min(args.n, 5000)
+        ml = bench_mllp(msgs[:mllp_n], Path(tmp), args.connections, args.paced_seconds)
+        print("\n3. MLLP with durable ACKs (SQLite, one transaction per message)")
+        print(f"   sustained: {ml['sustained']:,.0f} msgs/s over {args.connections} persistent "
+              f"connections ({int(ml['sustained_ok']):,} AA)")
+        print(f"   paced at 200 msg/s for {args.paced_seconds:g} s: achieved "
+              f"{ml['paced_rate']:,.0f} msg/s, {int(ml['paced_ok']):,} AA; ACK latency "
+              f"p50 {ml['p50_ms']:.1f} ms, p99 {ml['p99_ms']:.1f} ms, max {ml['max_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
