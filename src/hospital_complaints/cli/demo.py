@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 
 import click
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..clock import FixedClock
-from ..demo.scenario import WEEK_START, run_scenario
+from ..correlation import build_evidence, build_summary, refresh_complaint_links
+from ..demo.scenario import WEEK_START, demo_imaging, run_scenario
+from ..domain.complaint import Complaint
 from ..domain.taxonomy import Milestone, OutcomeKind, label
-from ..services.service import build_service
+from ..services.service import ComplaintService, build_service
 from ..sla import Calendars, case_deadlines, status_at
+from ..storage.sql import SqlStore
 from .context import get_state, get_store
 from .output import console as make_console
 
@@ -84,6 +88,7 @@ def demo_cmd(quiet: bool) -> None:
     if ct.follow_up is not None:
         console.print(f"  follow-up 回访: satisfaction {ct.follow_up.satisfaction}/5")
     console.print(f"  events 事件: {ct.version}, state {label(ct.state)}")
+    _print_correlation(console, store, state.settings.timezone, service, ct.complaint)
 
     closed = sum(1 for c in cases if c.state.value == "closed")
     console.print(
@@ -96,3 +101,27 @@ def demo_cmd(quiet: bool) -> None:
     )
     console.print(f"Saved. Try: hospital-complaints list · hospital-complaints show "
                   f"{result.references['ct']} --history · hospital-complaints audit verify")
+
+
+def _print_correlation(console: Console, store: SqlStore, tz: str, service: ComplaintService,
+                       complaint: Complaint) -> None:
+    """Load the week's imaging records and show what the exam record says."""
+    from ..storage.sql.exams import ImagingRepository
+
+    repo = ImagingRepository(store, tz=tz)
+    exams, faults, shifts = demo_imaging()
+    repo.add_exams(exams)
+    repo.add_faults(faults)
+    repo.add_shifts(shifts)
+    pack = build_evidence(repo, complaint)
+    console.print(f"  correlation 关联分析 ({len(exams)} exams, {len(faults)} faults imported): "
+                  f"{pack.finding_en}")
+    console.print(f"    {pack.finding_zh}")
+    refresh_complaint_links(repo, service)
+    summary = build_summary(repo, "2026-11-13", "2026-11-20")
+    for f in summary.faults:
+        met = {True: "met", False: "MISSED", None: "-"}[f.response_met]
+        console.print(f"  fault 故障 {f.fault_id} {f.device}: on site after {f.response_min} "
+                      f"min (target {f.response_target_min:.0f}, {met}); "
+                      f"{f.exams_on_device} exams on {f.device}, {f.exams_of_modality} "
+                      f"{f.modality} exams during the outage, {f.complaints} complaint(s)")

@@ -102,10 +102,12 @@ def _register_builtin_commands() -> None:
     from ..sla.cli import sla
     from .cases import register_case_commands
     from .demo import demo_cmd
+    from .exams import register_exam_commands
 
     cli.add_command(demo_cmd)
     cli.add_command(sla)
     register_case_commands(cli)
+    register_exam_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

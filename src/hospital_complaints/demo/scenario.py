@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..clock import FixedClock
+from ..correlation.records import ExamRecord
 from ..domain.commands import (
     Acknowledge,
     AddEvidence,
@@ -30,6 +32,7 @@ from ..domain.commands import (
 )
 from ..domain.complaint import ExamLink, Outcome, TeamMember
 from ..domain.events import Event
+from ..domain.imaging import EquipmentFault, RosterShift
 from ..domain.taxonomy import (
     ActionStatus,
     ActionType,
@@ -290,3 +293,65 @@ def run_scenario(service: ComplaintService, clock: FixedClock,
         step()
     result.notifications = counter.by_type
     return result
+
+
+# -- imaging records of the week (RIS exams, CMMS work orders, duty roster) ---------------
+
+DEMO_DEVICES = {"CT1": "CT", "CT2": "CT", "MR1": "MR", "MR2": "MR", "DR1": "DX",
+                "US1": "US", "US2": "US"}
+_SLOT = {"CT": 15, "MR": 45, "DX": 10, "US": 20}
+_SCAN = {"CT": 8, "MR": 35, "DX": 3, "US": 15}
+
+
+def demo_imaging(seed: int = 16) -> tuple[list[ExamRecord], list[EquipmentFault],
+                                          list[RosterShift]]:
+    """A few hundred exams on seven devices, Mon-Fri mornings; CT2 is down Monday
+    08:10-09:40 (fault F-17), so its patients wait, among them the CT complaint's exam."""
+    rng = random.Random(seed)
+    exams: list[ExamRecord] = []
+    down_from, down_to = at(0, 8, 10), at(0, 9, 40)
+    for day in range(5):
+        seq: Counter[str] = Counter()
+        for device, modality in DEMO_DEVICES.items():
+            backlog = down_to
+            slot = at(day, 8, 0)
+            while slot < at(day, 12, 0):
+                seq[modality] += 1
+                arrived = slot - timedelta(minutes=rng.randint(0, 15))
+                started = slot + timedelta(minutes=rng.choice((0, 2, 5, 8, 12, 20, 30)))
+                if device == "CT2" and down_from - timedelta(minutes=20) <= slot < down_to:
+                    backlog += timedelta(minutes=_SCAN[modality] + 2)
+                    started = backlog
+                completed = started + timedelta(minutes=_SCAN[modality] + rng.randint(0, 5))
+                final = completed + timedelta(minutes=rng.choice((8, 12, 15, 20, 30, 45, 90)))
+                when = (WEEK_START + timedelta(days=day)).strftime("%Y%m%d")
+                exams.append(ExamRecord(
+                    f"{modality}{when}-{seq[modality]:04d}", modality=modality, station=device,
+                    patient_id=f"P{rng.randint(10_000_000, 99_999_999)}", scheduled_at=slot,
+                    arrived_at=arrived, started_at=started, completed_at=completed,
+                    final_at=final, source="demo RIS"))
+                slot += timedelta(minutes=_SLOT[modality])
+    exams.append(ExamRecord(
+        "CT20261116-0042", modality="CT", station="CT2", patient_id="P0012345",
+        scheduled_at=at(0, 8, 30), arrived_at=at(0, 8, 21), started_at=at(0, 10, 33),
+        completed_at=at(0, 10, 41), final_at=at(0, 11, 20), source="demo RIS"))
+    exams.append(ExamRecord(
+        "MR20261113-0107", modality="MR", station="MR1", scheduled_at=at(-3, 15, 0),
+        arrived_at=at(-3, 14, 50), started_at=at(-3, 15, 20), completed_at=at(-3, 16, 2),
+        preliminary_at=at(-2, 9, 10), final_at=at(1, 15, 40), source="demo RIS"))
+    faults = [
+        EquipmentFault(fault_id="F-17", device="CT2", modality="CT", reported_at=down_from,
+                       responder_on_site_at=at(0, 8, 35), restored_at=down_to, urgent=True,
+                       cause="X-ray tube arcing 球管打火", action="tube conditioning; new tube "
+                       "ordered 球管训练并订购新球管", acceptance="QC phantom test passed"),
+        EquipmentFault(fault_id="F-18", device="US2", modality="US", reported_at=at(2, 13, 0),
+                       responder_on_site_at=at(2, 15, 30), restored_at=at(2, 16, 10),
+                       cause="probe cable damaged 探头线缆损坏", action="probe replaced"),
+    ]
+    shifts = [RosterShift(staff=staff, role=role, start=at(day, 8, 0), end=at(day, end, 0),
+                          device=device)
+              for day in range(5)
+              for staff, role, device, end in (
+                  ("技师 T07", "technologist", "CT1", 12), ("技师 T11", "technologist", "CT2", 12),
+                  ("技师 T15", "technologist", "MR1", 17), ("医师 R03", "radiologist", None, 17))]
+    return exams, faults, shifts

@@ -26,6 +26,10 @@ class Tables:
     failures: sa.Table
     chain_head: sa.Table
     outbox: sa.Table
+    exams: sa.Table | None = None
+    faults: sa.Table | None = None
+    shifts: sa.Table | None = None
+    complaint_exams: sa.Table | None = None
 
 
 def make_tables(prefix: str = "hc_", schema: str | None = None) -> Tables:
@@ -93,4 +97,72 @@ def make_tables(prefix: str = "hc_", schema: str | None = None) -> Tables:
         sa.Column("event_id", sa.String(200), nullable=False, unique=True),
         sa.Column("complaint_ref", sa.String(200), nullable=False),
     )
-    return Tables(md, events, cases, idempotency, counters, failures, chain_head, outbox)
+    exams, faults, shifts, complaint_exams = imaging_tables(md, prefix)
+    return Tables(md, events, cases, idempotency, counters, failures, chain_head, outbox,
+                  exams, faults, shifts, complaint_exams)
+
+
+def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa.Table,
+                                                          sa.Table]:
+    """Exams (one row per accession, times as UTC epoch seconds), faults, roster shifts and
+    the complaint->exam projection used by analytics (migration 0003)."""
+    t = sa.BigInteger
+    exams = sa.Table(
+        f"{prefix}exams", md,
+        sa.Column("accession_number", sa.String(200), primary_key=True),
+        sa.Column("study_uid", sa.String(64), index=True),
+        sa.Column("modality", sa.String(8)),
+        sa.Column("station", sa.String(200)),
+        sa.Column("room", sa.String(200)),
+        sa.Column("patient_hash", sa.String(64)),
+        *(sa.Column(f"{m}_s", t) for m in (
+            "ordered", "scheduled", "arrived", "started", "completed", "preliminary", "final",
+            "corrected", "cancelled", "no_show", "window_start", "window_end")),
+        sa.Column("local_day", sa.String(10)),
+        sa.Column("local_hour", sa.Integer),
+        sa.Column("local_weekday", sa.Integer),
+        sa.Column("local_month", sa.String(7)),
+        sa.Column("wait_min", sa.Double),
+        sa.Column("slip_min", sa.Double),
+        sa.Column("report_min", sa.Double),
+        sa.Column("flags", sa.String(400)),
+        sa.Column("source", sa.String(200)),
+        sa.Index(f"{prefix}exams_mod_day", "modality", "local_day"),
+        sa.Index(f"{prefix}exams_station_window", "station", "window_start_s"),
+        sa.Index(f"{prefix}exams_station_day", "station", "local_day"),
+        sa.Index(f"{prefix}exams_patient", "patient_hash", "window_start_s"),
+        sa.Index(f"{prefix}exams_mod_window", "modality", "window_start_s"),
+    )
+    faults = sa.Table(
+        f"{prefix}equipment_faults", md,
+        sa.Column("fault_id", sa.String(200), primary_key=True),
+        sa.Column("device", sa.String(200), nullable=False, index=True),
+        sa.Column("modality", sa.String(8)),
+        sa.Column("reported_s", t, nullable=False, index=True),
+        sa.Column("on_site_s", t),
+        sa.Column("restored_s", t),
+        sa.Column("urgent", sa.Boolean, nullable=False),
+        sa.Column("cause", LongText),
+        sa.Column("action", LongText),
+        sa.Column("acceptance", LongText),
+        sa.Column("source", sa.String(200), nullable=False),
+        sa.Index(f"{prefix}faults_mod_reported", "modality", "reported_s"),
+    )
+    shifts = sa.Table(
+        f"{prefix}roster_shifts", md,
+        sa.Column("shift_key", sa.String(64), primary_key=True),
+        sa.Column("staff", sa.String(200), nullable=False),
+        sa.Column("role", sa.String(200), nullable=False),
+        sa.Column("start_s", t, nullable=False, index=True),
+        sa.Column("end_s", t, nullable=False),
+        sa.Column("device", sa.String(200)),
+        sa.Column("extra", LongText),
+    )
+    links = sa.Table(
+        f"{prefix}complaint_exams", md,
+        sa.Column("complaint_ref", sa.String(200), primary_key=True),
+        sa.Column("accession_number", sa.String(200), primary_key=True),
+        sa.Column("received_s", t, nullable=False),
+        sa.Index(f"{prefix}complaint_exams_acc", "accession_number"),
+    )
+    return exams, faults, shifts, links

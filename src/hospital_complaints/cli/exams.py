@@ -1,0 +1,323 @@
+"""``hospital-complaints exams ...`` (imaging records) and ``hospital-complaints correlate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..clock import zone
+from ..correlation import (
+    DepartmentSummary,
+    EvidencePack,
+    Targets,
+    accept_evidence,
+    build_evidence,
+    build_summary,
+    import_file,
+    raise_cluster_alerts,
+    refresh_complaint_links,
+    suggest_exams,
+)
+from ..correlation.importers import ImportReport, Kind
+from ..domain.taxonomy import label
+from ..errors import FieldProblem, InvalidInput
+from .cases import actor_option, format_option
+from .context import get_service, get_state, get_store
+from .output import console as make_console
+
+if TYPE_CHECKING:
+    from ..storage.sql.exams import ImagingRepository
+
+SHOWN_PROBLEMS = 50
+
+
+def _repo(ctx: click.Context) -> ImagingRepository:
+    from ..storage.sql.exams import ImagingRepository
+
+    return ImagingRepository(get_store(ctx), tz=get_state(ctx).settings.timezone)
+
+
+@click.group("exams")
+def exams_group() -> None:
+    """Imaging records beside complaints: exams, equipment faults, duty roster (影像检查记录)."""
+
+
+def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
+                quiet: bool) -> None:
+    ctx = click.get_current_context()
+    repo = _repo(ctx)
+    p = Path(path)
+    console = make_console()
+    total = None
+    if p.suffix.lower() in {".csv", ".jsonl"} and p.is_file():
+        with p.open("rb") as f:
+            total = max(0, sum(1 for _ in f) - (1 if p.suffix.lower() == ".csv" else 0))
+    with Progress(TextColumn(f"importing {p.name}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console,
+                  disable=quiet or not console.is_terminal) as progress:
+        task = progress.add_task("rows", total=total)
+        on_progress: Callable[[int], None] = lambda n: progress.update(task, completed=n)  # noqa: E731
+        report = import_file(repo, p, kind, tz=zone(timezone) if timezone else None,
+                             source=source, on_progress=on_progress)
+    if report.imported:
+        repo.analyze()
+    _print_report(report)
+
+
+def _print_report(report: ImportReport) -> None:
+    for problem in report.rejected[:SHOWN_PROBLEMS]:
+        click.echo(f"rejected 拒绝: {problem}", err=True)
+    if len(report.rejected) > SHOWN_PROBLEMS:
+        click.echo(f"... and {len(report.rejected) - SHOWN_PROBLEMS} more problems", err=True)
+    for line, acc, flags in report.flagged[:SHOWN_PROBLEMS]:
+        click.echo(f"flagged 标记: line {line}, exam {acc}: {flags} (kept 已保留)")
+    click.echo(f"{report.kind}: read {report.read} rows, imported {report.imported}, "
+               f"rejected {report.rejected_rows}, flagged {len(report.flagged)} "
+               f"(读取 {report.read} 行，导入 {report.imported}，拒绝 {report.rejected_rows}，"
+               f"标记 {len(report.flagged)})")
+
+
+_tz_option = click.option("--timezone", default=None, metavar="ZONE",
+                          help="IANA zone for times without a UTC offset (else they are "
+                               "rejected), e.g. Asia/Shanghai.")
+_source_option = click.option("--source", default=None, help="Source name (default: file name).")
+_quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+
+
+@exams_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_tz_option
+@_source_option
+@_quiet_option
+def import_exams_cmd(file: str, timezone: str | None, source: str | None, quiet: bool) -> None:
+    """Import exams (CSV/JSON, one row per exam with milestone columns). Re-importing the same
+    file changes nothing; wrong rows are reported with line and column and left out."""
+    _run_import(file, "exams", timezone, source, quiet)
+
+
+@exams_group.command("import-faults")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_tz_option
+@_source_option
+@_quiet_option
+def import_faults_cmd(file: str, timezone: str | None, source: str | None, quiet: bool) -> None:
+    """Import equipment faults and their repair work orders (CSV/JSON)."""
+    _run_import(file, "faults", timezone, source, quiet)
+
+
+@exams_group.command("import-roster")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_tz_option
+@_source_option
+@_quiet_option
+def import_roster_cmd(file: str, timezone: str | None, source: str | None, quiet: bool) -> None:
+    """Import duty roster shifts (CSV/JSON)."""
+    _run_import(file, "roster", timezone, source, quiet)
+
+
+@exams_group.command("show")
+@click.argument("accession")
+@format_option
+def show_exam_cmd(accession: str, fmt: str) -> None:
+    """One exam's timeline, delays and data-quality flags."""
+    repo = _repo(click.get_current_context())
+    exam = repo.exam(accession)
+    if exam is None:
+        raise InvalidInput("accession number", [FieldProblem(
+            "accession", accession, "an accession number present in the imported exams")],
+            [f"找不到检查号 {accession}"])
+    entries = repo.timeline(accession)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "accession_number": accession, "modality": exam.modality, "station": exam.station,
+            "timeline": [{"event": e.event.value, "at": e.at.isoformat()} for e in entries],
+            "wait_min": exam.minutes("wait"), "slip_min": exam.minutes("slip"),
+            "report_min": exam.minutes("report"), "flags": list(exam.flags)},
+            ensure_ascii=False))
+        return
+    table = Table("event", "事件", "at", title=f"{accession} {exam.modality or ''} "
+                  f"{exam.station or ''}")
+    for e in entries:
+        table.add_row(e.event.value, label(e.event).zh,
+                      f"{e.at.astimezone(repo.tz):%Y-%m-%d %H:%M}")
+    make_console().print(table)
+    if exam.flags:
+        click.echo("flags: " + ", ".join(exam.flags))
+
+
+@exams_group.command("suggest")
+@click.argument("reference")
+@format_option
+def suggest_cmd(reference: str, fmt: str) -> None:
+    """Candidate exams for a complaint without an exam link (nothing is linked)."""
+    ctx = click.get_current_context()
+    case = get_service(ctx).get(reference)
+    repo = _repo(ctx)
+    found = suggest_exams(repo, case.complaint)
+    if fmt == "json":
+        for s in found:
+            click.echo(json.dumps({"accession_number": s.exam.accession_number,
+                                   "modality": s.exam.modality, "station": s.exam.station,
+                                   "score": s.score, "reasons": s.reasons}, ensure_ascii=False))
+        return
+    if not found:
+        click.echo(f"no candidate exams for {reference} (needs a patient id and imported exams)"
+                   f" 无候选检查")
+        return
+    table = Table("accession", "modality", "station", "score", "reasons",
+                  title=f"candidates for {reference} (link one with link_exam)")
+    for s in found:
+        table.add_row(s.exam.accession_number, s.exam.modality or "-", s.exam.station or "-",
+                      f"{s.score:.2f}", "\n".join(s.reasons))
+    make_console().print(table)
+
+
+def _day(value: str | None, name: str) -> str:
+    if value is None:
+        raise InvalidInput("correlate", [FieldProblem(name, None, "a date YYYY-MM-DD "
+                                                      "(needed with --summary)")],
+                           [f"--summary 需要 {name} 日期"])
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InvalidInput("correlate", [FieldProblem(name, value, "a date YYYY-MM-DD")],
+                           [f"{name} 日期格式应为 YYYY-MM-DD"]) from None
+
+
+@click.command("correlate")
+@click.option("--complaint", "reference", metavar="REF",
+              help="Build the evidence pack for this complaint.")
+@click.option("--accession", default=None, help="Use this exam instead of the linked one.")
+@click.option("--accept", is_flag=True,
+              help="Record the pack as evidence items on the case (needs an investigation).")
+@click.option("--summary", is_flag=True, help="Department analytics over all exams.")
+@click.option("--from", "day_from", metavar="DATE", help="First day (with --summary).")
+@click.option("--to", "day_to", metavar="DATE", help="Last day (with --summary).")
+@click.option("--alert", is_flag=True,
+              help="With --summary: send each cluster to hc_after_event plugins.")
+@format_option
+@actor_option
+def correlate_cmd(reference: str | None, accession: str | None, accept: bool, summary: bool,
+                  day_from: str | None, day_to: str | None, alert: bool, fmt: str,
+                  actor: str) -> None:
+    """Check complaints against exam records (影像检查关联分析).
+
+    --complaint REF: the exam's timeline and delays against the day and the device, faults
+    during the visit, staff on duty, and a finding. --summary --from --to: complaint rates per
+    1,000 exams, waiting and report-delay bands, faults and clusters.
+    """
+    ctx = click.get_current_context()
+    if summary == (reference is not None):
+        raise click.UsageError("give either --complaint REF or --summary --from DATE --to DATE")
+    service = get_service(ctx)
+    repo = _repo(ctx)
+    targets = Targets.from_env()
+    if reference is not None:
+        case = service.get(reference)
+        pack = build_evidence(repo, case.complaint, targets, accession)
+        if fmt == "json":
+            click.echo(pack.model_dump_json(indent=2))
+        else:
+            _print_pack(pack, repo)
+        if accept:
+            events = accept_evidence(service, reference, pack, actor=actor)
+            click.echo(f"recorded {len(events)} evidence items on {reference} "
+                       f"(已记录 {len(events)} 项证据)")
+        return
+    first, last = _day(day_from, "--from"), _day(day_to, "--to")
+    refresh_complaint_links(repo, service)
+    result = build_summary(repo, first, last, targets)
+    if fmt == "json":
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        _print_summary(result)
+    if alert:
+        failures = raise_cluster_alerts(service, result.clusters)
+        for fail in failures:
+            click.echo(f"alert plugin {fail.plugin} failed: {fail.error}", err=True)
+        click.echo(f"alerts sent for {len(result.clusters)} clusters")
+
+
+def _print_pack(pack: EvidencePack, repo: ImagingRepository) -> None:
+    console = make_console()
+    console.print(f"[bold]{pack.complaint_ref}[/] exam {pack.accession_number} "
+                  f"{pack.modality or ''} {pack.station or ''}")
+    timeline = Table("event 事件", "at 时间", title="timeline 检查时间线")
+    for t in pack.timeline:
+        timeline.add_row(f"{t.label_zh} {t.label_en}", f"{t.at:%Y-%m-%d %H:%M}")
+    console.print(timeline)
+    metrics = Table("measure 指标", "minutes", "target", "day pct (n)", "device pct (n)",
+                    title="delays 延误")
+    for m in pack.metrics:
+        metrics.add_row(f"{m.label_zh} {m.label_en}",
+                        "-" if m.minutes is None else f"{m.minutes:.0f}"
+                        + (" !" if m.over_target else ""), f"{m.target:.0f}",
+                        "-" if m.day_percentile is None else f"P{m.day_percentile:.0f} ({m.day_n})",
+                        "-" if m.device_percentile is None
+                        else f"P{m.device_percentile:.0f} ({m.device_n})")
+    console.print(metrics)
+    for f in pack.faults:
+        restored = "?" if f.restored_at is None else f"{f.restored_at.astimezone(repo.tz):%H:%M}"
+        console.print(f"fault 故障 {f.fault_id} {f.device}"
+                      f"{'' if f.same_device else ' (same modality 同类设备)'}: "
+                      f"{f.reported_at.astimezone(repo.tz):%m-%d %H:%M} → "
+                      f"{restored}"
+                      f", on site after {f.response_min} min (target {f.response_target_min:.0f})"
+                      f"; cause {f.cause or '-'}")
+    for s in pack.staff:
+        console.print(f"on duty 值班: {s.staff} ({s.role}{', ' + s.device if s.device else ''}) "
+                      f"{s.start.astimezone(repo.tz):%H:%M}-{s.end.astimezone(repo.tz):%H:%M}")
+    if pack.flags:
+        console.print("flags 数据标记: " + ", ".join(pack.flags))
+    console.print(f"finding 发现: {pack.finding_zh}")
+    console.print(f"finding: {pack.finding_en}")
+
+
+def _print_summary(result: DepartmentSummary) -> None:
+    console = make_console()
+    console.print(f"[bold]{result.day_from} – {result.day_to}[/]: {result.exams} exams, "
+                  f"{result.complaints} complaints linked to exams")
+    for dim, rows in result.rates.items():
+        table = Table(dim, "exams", "complaints", "per 1,000",
+                      title=f"complaint rate by {dim} 每千例检查投诉率")
+        for r in rows:
+            table.add_row(r.key, str(r.exams), str(r.complaints),
+                          "-" if r.per_1000 is None else f"{r.per_1000:.2f}")
+        console.print(table)
+    for title, bands in (("waiting time 候检等待", result.wait_bands),
+                         ("report turnaround 报告时长", result.report_bands)):
+        table = Table("band", "exams", "complaints", "per 1,000", "RR vs lowest",
+                      title=title)
+        for b in bands:
+            table.add_row(b.band, str(b.exams), str(b.complaints),
+                          "-" if b.per_1000 is None else f"{b.per_1000:.2f}",
+                          "-" if b.relative_risk is None else f"{b.relative_risk:.2f}")
+        console.print(table)
+    table = Table("fault", "device", "reported", "urgent", "on site (target)", "down min",
+                  "exams dev/mod", "complaints", title="faults 设备故障")
+    for f in result.faults:
+        table.add_row(f.fault_id, f.device, f"{f.reported_at:%m-%d %H:%M}",
+                      "yes" if f.urgent else "no",
+                      f"{f.response_min if f.response_min is not None else '-'} "
+                      f"({f.response_target_min:.0f}) "
+                      + ("met" if f.response_met else "-" if f.response_met is None else "MISSED"),
+                      "-" if f.downtime_min is None else f"{f.downtime_min:.0f}",
+                      f"{f.exams_on_device}/{f.exams_of_modality}", str(f.complaints))
+    console.print(table)
+    for c in result.clusters:
+        console.print(f"cluster 聚集 [{c.kind}] {c.key}: {len(c.complaint_refs)} complaints "
+                      f"{c.first:%m-%d} – {c.last:%m-%d}: {', '.join(c.complaint_refs)}")
+    sys.stdout.flush()
+
+
+def register_exam_commands(cli: click.Group) -> None:
+    cli.add_command(exams_group)
+    cli.add_command(correlate_cmd)

@@ -1,0 +1,55 @@
+"""Correlation of complaints with imaging records: exam linking, the evidence pack for one
+complaint, and department analytics over all exams (docs/correlation.md).
+
+The SQL repository is ``hospital_complaints.storage.sql.exams.ImagingRepository``; this package
+imports no storage engine.
+"""
+
+from .evidence import EvidencePack, accept_evidence, build_evidence, finding_text, resolve_exam
+from .importers import ImportReport, RowProblem, import_file
+from .linking import ExamSuggestion, suggest_exams
+from .records import ExamRecord, PatientHasher, TimelineEntry, record_from_event, timeline_of
+from .repository import (
+    ComplaintLink,
+    ImagingRecords,
+    InMemoryImagingRepository,
+    Rank,
+)
+from .summary import (
+    Cluster,
+    DepartmentSummary,
+    build_summary,
+    find_clusters,
+    raise_cluster_alerts,
+    refresh_complaint_links,
+)
+from .targets import Targets
+
+__all__ = [
+    "Cluster",
+    "ComplaintLink",
+    "DepartmentSummary",
+    "EvidencePack",
+    "ExamRecord",
+    "ExamSuggestion",
+    "ImagingRecords",
+    "ImportReport",
+    "InMemoryImagingRepository",
+    "PatientHasher",
+    "Rank",
+    "RowProblem",
+    "Targets",
+    "TimelineEntry",
+    "accept_evidence",
+    "build_evidence",
+    "build_summary",
+    "find_clusters",
+    "finding_text",
+    "import_file",
+    "raise_cluster_alerts",
+    "record_from_event",
+    "refresh_complaint_links",
+    "resolve_exam",
+    "suggest_exams",
+    "timeline_of",
+]

@@ -1,0 +1,314 @@
+"""Where imaging records live: the protocol, shared helpers and the in-memory implementation.
+
+The SQL implementation is :class:`hospital_complaints.storage.sql.exams.ImagingRepository`;
+:class:`InMemoryImagingRepository` is the real, small implementation unit tests use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from ..domain.imaging import EquipmentFault, ExamEvent, RosterShift
+from .records import (
+    ExamRecord,
+    PatientHasher,
+    TimelineEntry,
+    local_parts,
+    merge_all,
+    record_from_event,
+    timeline_of,
+)
+
+DIMENSIONS = ("modality", "station", "weekday_hour", "month")
+#: a fault reported this long before a visit is not looked at (an open fault that old is a
+#: data problem; the bound keeps the overlap joins indexed)
+MAX_OUTAGE = timedelta(days=7)
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class ComplaintLink:
+    """A complaint's link to one exam, as projected for analytics."""
+
+    complaint_ref: str
+    accession_number: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Rank:
+    """How many exams of a distribution had a value <= the one looked at, out of n."""
+
+    at_or_below: int
+    n: int
+
+    @property
+    def percentile(self) -> float | None:
+        return None if self.n == 0 else round(100 * self.at_or_below / self.n, 1)
+
+
+@dataclass(frozen=True)
+class FaultImpact:
+    fault: EquipmentFault
+    exams_on_device: int
+    exams_of_modality: int
+    complaints: int
+
+
+@dataclass(frozen=True)
+class ComplaintMetrics:
+    """The numbers of one complaint's evidence pack, computed for many complaints at once."""
+
+    complaint_ref: str
+    accession_number: str
+    station: str | None
+    modality: str | None
+    minutes: dict[str, float | None]
+    day_percentile: dict[str, float | None]
+    device_percentile: dict[str, float | None]
+    fault_ids: list[str]
+
+
+@dataclass(frozen=True)
+class ComplaintExamRow:
+    complaint_ref: str
+    received_at: datetime
+    accession_number: str
+    station: str | None
+    modality: str | None
+    wait_min: float | None
+    report_min: float | None
+
+
+class ImagingRecords(Protocol):
+    """What correlation needs from storage. Aggregates are computed by the store."""
+
+    tz: ZoneInfo
+    hasher: PatientHasher
+
+    def add_exams(self, exams: Iterable[ExamRecord]) -> int: ...
+    def add_exam_events(self, events: Iterable[ExamEvent]) -> int: ...
+    def add_faults(self, faults: Iterable[EquipmentFault]) -> int: ...
+    def add_shifts(self, shifts: Iterable[RosterShift]) -> int: ...
+    def set_complaint_links(self, links: Iterable[ComplaintLink]) -> int: ...
+    def exam(self, accession_number: str) -> ExamRecord | None: ...
+    def exam_by_study(self, study_instance_uid: str) -> ExamRecord | None: ...
+    def timeline(self, accession_number: str) -> list[TimelineEntry]: ...
+    def exams_for_patient(self, patient_id: str, start: datetime,
+                          end: datetime) -> list[ExamRecord]: ...
+    def rank(self, metric: str, value: float, *, day_from: str, day_to: str,
+             modality: str | None = None, station: str | None = None) -> Rank: ...
+    def faults_between(self, start: datetime, end: datetime) -> list[EquipmentFault]: ...
+    def shifts_between(self, start: datetime, end: datetime) -> list[RosterShift]: ...
+    def dimension_counts(self, day_from: str, day_to: str) -> tuple[Counts, Counts]: ...
+    def band_counts(self, metric: str, edges: Sequence[float], day_from: str,
+                    day_to: str) -> dict[int, tuple[int, int]]: ...
+    def fault_impacts(self, day_from: str, day_to: str) -> list[FaultImpact]: ...
+    def complaint_exams(self, day_from: str, day_to: str) -> Iterator[ComplaintExamRow]: ...
+
+
+#: dimension -> key -> count
+Counts = dict[str, dict[str, int]]
+#: (modality, station, weekday, hour, month)
+CubeKey = tuple[str | None, str | None, int | None, int | None, str | None]
+
+
+def rollup(rows: Iterable[tuple[CubeKey, int]]) -> Counts:
+    """Counts grouped by (modality, station, weekday, hour, month), summed per dimension."""
+    out: Counts = {d: {} for d in DIMENSIONS}
+    for (modality, station, weekday, hour, month), n in rows:
+        for d in DIMENSIONS:
+            k = dimension_key(d, modality, station, weekday, hour, month)
+            out[d][k] = out[d].get(k, 0) + n
+    return out
+
+
+def band_of(value: float, edges: Sequence[float]) -> int:
+    """Index of the band: edges (15, 30, 60) give bands <15, 15-30, 30-60, >=60."""
+    for i, edge in enumerate(edges):
+        if value < edge:
+            return i
+    return len(edges)
+
+
+def dimension_key(dimension: str, modality: str | None, station: str | None,
+                  weekday: int | None, hour: int | None, month: str | None) -> str:
+    if dimension == "modality":
+        return modality or "?"
+    if dimension == "station":
+        return station or "?"
+    if dimension == "weekday_hour":
+        return f"{WEEKDAYS[weekday or 0]} {hour or 0:02d}:00"
+    if dimension == "month":
+        return month or "?"
+    raise ValueError(f"unknown dimension {dimension!r}; one of {', '.join(DIMENSIONS)}")
+
+
+class InMemoryImagingRepository:
+    """Imaging records in dictionaries: for unit tests and small tools."""
+
+    def __init__(self, tz: ZoneInfo | str = "Asia/Shanghai",
+                 secret: bytes = b"in-memory test secret") -> None:
+        self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+        self.hasher = PatientHasher([secret])
+        self._exams: dict[str, ExamRecord] = {}
+        self._faults: dict[str, EquipmentFault] = {}
+        self._shifts: dict[tuple[str, str, datetime, datetime], RosterShift] = {}
+        self._links: dict[tuple[str, str], ComplaintLink] = {}
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def add_exams(self, exams: Iterable[ExamRecord]) -> int:
+        n = 0
+        for acc, rec in merge_all(exams).items():
+            if rec.patient_id is not None:
+                rec = replace(rec, patient_id=None,
+                              patient_hash=self.hasher.hash(rec.patient_id))
+            old = self._exams.get(acc)
+            self._exams[acc] = rec if old is None else old.merged(rec)
+            n += 1
+        return n
+
+    def add_exam_events(self, events: Iterable[ExamEvent]) -> int:
+        return self.add_exams(record_from_event(e) for e in events)
+
+    def add_faults(self, faults: Iterable[EquipmentFault]) -> int:
+        n = 0
+        for f in faults:
+            self._faults[f.fault_id] = f
+            n += 1
+        return n
+
+    def add_shifts(self, shifts: Iterable[RosterShift]) -> int:
+        n = 0
+        for s in shifts:
+            self._shifts[(s.staff, s.role, s.start, s.end)] = s
+            n += 1
+        return n
+
+    def set_complaint_links(self, links: Iterable[ComplaintLink]) -> int:
+        n = 0
+        for link in links:
+            self._links[(link.complaint_ref, link.accession_number)] = link
+            n += 1
+        return n
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def exam(self, accession_number: str) -> ExamRecord | None:
+        return self._exams.get(accession_number)
+
+    def exam_by_study(self, study_instance_uid: str) -> ExamRecord | None:
+        return next((e for e in self._exams.values()
+                     if e.study_instance_uid == study_instance_uid), None)
+
+    def timeline(self, accession_number: str) -> list[TimelineEntry]:
+        exam = self.exam(accession_number)
+        return [] if exam is None else timeline_of(exam)
+
+    def exams_for_patient(self, patient_id: str, start: datetime,
+                          end: datetime) -> list[ExamRecord]:
+        hashes = set(self.hasher.candidates(patient_id))
+        return sorted((e for e in self._exams.values() if e.patient_hash in hashes
+                       and (a := e.anchor) is not None and start <= a <= end),
+                      key=lambda e: e.anchor or start)
+
+    def _day(self, e: ExamRecord) -> str | None:
+        a = e.anchor
+        return None if a is None else local_parts(a, self.tz)[0]
+
+    def _in_range(self, day_from: str, day_to: str) -> Iterator[ExamRecord]:
+        for e in self._exams.values():
+            d = self._day(e)
+            if d is not None and day_from <= d <= day_to:
+                yield e
+
+    def rank(self, metric: str, value: float, *, day_from: str, day_to: str,
+             modality: str | None = None, station: str | None = None) -> Rank:
+        values = [v for e in self._in_range(day_from, day_to)
+                  if (modality is None or e.modality == modality)
+                  and (station is None or e.station == station)
+                  and (v := e.minutes(metric)) is not None]
+        return Rank(sum(1 for v in values if v <= value), len(values))
+
+    def faults_between(self, start: datetime, end: datetime) -> list[EquipmentFault]:
+        return sorted((f for f in self._faults.values() if start - MAX_OUTAGE <= f.reported_at
+                       <= end and (f.restored_at is None or f.restored_at >= start)),
+                      key=lambda f: f.reported_at)
+
+    def shifts_between(self, start: datetime, end: datetime) -> list[RosterShift]:
+        return sorted((s for s in self._shifts.values() if s.start <= end and s.end >= start),
+                      key=lambda s: (s.start, s.staff))
+
+    # -- aggregates ------------------------------------------------------------------------
+
+    def _cube(self, e: ExamRecord) -> CubeKey:
+        a = e.anchor
+        assert a is not None
+        _, hour, weekday, month = local_parts(a, self.tz)
+        return e.modality, e.station, weekday, hour, month
+
+    def _linked(self, day_from: str, day_to: str) -> Iterator[tuple[ComplaintLink, ExamRecord]]:
+        for link in self._links.values():
+            e = self._exams.get(link.accession_number)
+            d = None if e is None else self._day(e)
+            if e is not None and d is not None and day_from <= d <= day_to:
+                yield link, e
+
+    def dimension_counts(self, day_from: str, day_to: str) -> tuple[Counts, Counts]:
+        exams: dict[CubeKey, int] = {}
+        for e in self._in_range(day_from, day_to):
+            k = self._cube(e)
+            exams[k] = exams.get(k, 0) + 1
+        complaints: dict[CubeKey, int] = {}
+        for _, e in self._linked(day_from, day_to):
+            k = self._cube(e)
+            complaints[k] = complaints.get(k, 0) + 1
+        return rollup(exams.items()), rollup(complaints.items())
+
+    def band_counts(self, metric: str, edges: Sequence[float], day_from: str,
+                    day_to: str) -> dict[int, tuple[int, int]]:
+        exams: dict[int, int] = {}
+        complaints: dict[int, int] = {}
+        for e in self._in_range(day_from, day_to):
+            v = e.minutes(metric)
+            if v is not None:
+                b = band_of(v, edges)
+                exams[b] = exams.get(b, 0) + 1
+        for _, e in self._linked(day_from, day_to):
+            v = e.minutes(metric)
+            if v is not None:
+                b = band_of(v, edges)
+                complaints[b] = complaints.get(b, 0) + 1
+        return {b: (exams.get(b, 0), complaints.get(b, 0)) for b in set(exams) | set(complaints)}
+
+    def fault_impacts(self, day_from: str, day_to: str) -> list[FaultImpact]:
+        out = []
+        for f in sorted(self._faults.values(), key=lambda f: f.reported_at):
+            day = local_parts(f.reported_at, self.tz)[0]
+            if not day_from <= day <= day_to:
+                continue
+            affected = [e for e in self._exams.values() if _affected(e, f)]
+            accs = {e.accession_number for e in affected}
+            out.append(FaultImpact(
+                f, sum(1 for e in affected if e.station == f.device), len(affected),
+                sum(1 for link in self._links.values() if link.accession_number in accs)))
+        return out
+
+    def complaint_exams(self, day_from: str, day_to: str) -> Iterator[ComplaintExamRow]:
+        rows = sorted(self._linked(day_from, day_to), key=lambda le: le[0].received_at)
+        for link, e in rows:
+            yield ComplaintExamRow(link.complaint_ref, link.received_at, e.accession_number,
+                                   e.station, e.modality, e.minutes("wait"), e.minutes("report"))
+
+
+def _affected(e: ExamRecord, f: EquipmentFault) -> bool:
+    """The exam's visit overlaps the outage, on the device or on its modality."""
+    w = e.window
+    if w is None or not (e.station == f.device or (f.modality and e.modality == f.modality)):
+        return False
+    return w[0] <= (f.restored_at or w[1]) and w[1] >= f.reported_at

@@ -1,0 +1,15 @@
+"""The storage tests' engines (SQLite always, PostgreSQL and MariaDB when reachable)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from integration.storage.conftest import KEY, make_store
+
+from hospital_complaints.storage.sql import KeyRing, SqlStore
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[SqlStore]:
+    yield from make_store(request.param, tmp_path, KeyRing.parse(KEY))
