@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 from rich.console import Console
@@ -15,19 +14,10 @@ from ..domain import taxonomy, workflow
 from ..errors import HospitalComplaintsError
 from ..plugins.manager import HCPluginManager
 from .context import CliState, get_state
+from .errors import ErrorBoundaryGroup
 
 
-class _Group(click.Group):
-    """Turns library errors into a clear message and exit status 1, never a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except HospitalComplaintsError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ErrorBoundaryGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hospital-complaints")
 @click.option("--db", "db_url", metavar="URL", default=None,
               help="Database URL: sqlite:///file.db, postgresql://user@host/db, "

@@ -17,9 +17,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..cli.errors import ErrorBoundaryGroup
 from ..domain.case import Case
 from ..domain.taxonomy import Complexity, Milestone, label
-from ..errors import FieldProblem, HospitalComplaintsError, InvalidInput
+from ..errors import FieldProblem, InvalidInput
 from .calendars import CALENDAR_DIR_ENV, Calendars
 from .engine import Deadline, deadlines, require_aware
 from .extensions import check_extension
@@ -42,15 +43,7 @@ class SweepService(Protocol):
     def record_deadline_alerts(self, alerts: Sequence[Alert]) -> Any: ...
 
 
-class _SlaGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except HospitalComplaintsError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-
-@click.group("sla", cls=_SlaGroup)
+@click.group("sla", cls=ErrorBoundaryGroup)
 def sla() -> None:
     """Deadlines (SLA): due dates per policy, the reminder/overdue sweep, completion metrics.
 
