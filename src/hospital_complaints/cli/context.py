@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..clock import Clock
 from ..config import Settings
 from ..plugins.manager import HCPluginManager
 from ..services.service import ComplaintService, build_service
@@ -45,11 +44,11 @@ def get_store(ctx: click.Context) -> SqlStore:
     return state.store
 
 
-def get_service(ctx: click.Context, clock: Clock | None = None) -> ComplaintService:
+def get_service(ctx: click.Context) -> ComplaintService:
     """The service for this invocation, on the configured database, built on first use."""
     state = get_state(ctx)
-    if state.service is None or clock is not None:
-        state.service = build_service(state.settings, plugins=state.plugins, clock=clock,
+    if state.service is None:
+        state.service = build_service(state.settings, plugins=state.plugins,
                                       uow_factory=get_store(ctx).unit_of_work,
                                       blobs=FileBlobStore(os.environ.get(
                                           "HC_BLOB_DIR", "hospital-complaints-blobs")))
