@@ -11,10 +11,13 @@ linked to one exam (written straight into the complaint->exam projection; regist
 through the service is not what is measured here).
 
 Timed for the library (the store, SQLite by default, in a temp file):
-  - load: ``ImagingRepository.add_exams`` / ``add_faults`` / ``set_complaint_links``
+  - load: ``ImagingRepository.add_exams`` / ``add_faults`` / ``set_complaint_links`` and
+    ``analyze`` (on PostgreSQL ``VACUUM (ANALYZE)``)
   - evidence: ``complaint_metrics`` over the year (delays, day and device percentiles,
     overlapping faults for every complaint), plus ``build_evidence`` one by one on a sample
   - summary: ``build_summary`` for the year
+With ``--db URL --reuse`` a second run measures again on the data an earlier run loaded
+(the load is then not timed; the same ``--exams/--faults/--complaints`` must be given).
 Timed for DuckDB (in memory, same process, after the library's part): the same data from CSV,
 the same delays, window percentiles, fault overlaps and summary group-bys in SQL.
 Peak memory is the process's maximum RSS after the library's part (before DuckDB is imported).

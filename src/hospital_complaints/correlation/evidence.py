@@ -17,7 +17,7 @@ from ..domain.taxonomy import EvidenceType, label
 from ..errors import NotFound
 from ..services.service import ComplaintService
 from .records import METRIC_LABELS, METRICS, ExamRecord, local_parts
-from .repository import ImagingRecords
+from .repository import ImagingRecords, Rank
 from .targets import Targets
 
 
@@ -129,15 +129,18 @@ def build_evidence(repo: ImagingRecords, complaint: Complaint, targets: Targets 
     tz = repo.tz
     anchor = exam.anchor
     day = local_parts(anchor, tz)[0] if anchor else None
+    values = {m: v for m in METRICS if (v := exam.minutes(m)) is not None}
+    day_ranks: dict[str, Rank] = {}
+    dev_ranks: dict[str, Rank] = {}
+    if values and day is not None:
+        day_ranks = repo.ranks(values, day_from=day, day_to=day, modality=exam.modality)
+        month = day[:7]  # the device's distribution: its exams of that calendar month
+        dev_ranks = repo.ranks(values, day_from=f"{month}-01", day_to=f"{month}-31",
+                               station=exam.station)
     metrics = []
     for metric in METRICS:
-        value = exam.minutes(metric)
-        day_rank = dev_rank = None
-        if value is not None and day is not None:
-            day_rank = repo.rank(metric, value, day_from=day, day_to=day, modality=exam.modality)
-            month = day[:7]  # the device's distribution: its exams of that calendar month
-            dev_rank = repo.rank(metric, value, day_from=f"{month}-01", day_to=f"{month}-31",
-                                 station=exam.station)
+        value = values.get(metric)
+        day_rank, dev_rank = day_ranks.get(metric), dev_ranks.get(metric)
         zh, en = METRIC_LABELS[metric]
         metrics.append(MetricView(
             metric=metric, label_zh=zh, label_en=en, minutes=value,

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -117,13 +117,20 @@ class ExamRecord:
 
     def merged(self, newer: ExamRecord) -> ExamRecord:
         """This record with every value ``newer`` has (the newer feed wins per field)."""
-        updates = {f.name: getattr(newer, f.name) for f in fields(newer)
-                   if getattr(newer, f.name) is not None and f.name != "accession_number"}
-        return replace(self, **updates)
+        values = dict(vars(self))
+        _update(values, newer)
+        return ExamRecord(**values)
 
 
-def record_from_event(event: ExamEvent) -> ExamRecord:
-    """The partial record one milestone event contributes."""
+def _update(values: dict[str, object], newer: ExamRecord) -> None:
+    """Set in ``values`` every field ``newer`` has (not None), except the accession."""
+    for name, value in vars(newer).items():
+        if value is not None and name != "accession_number":
+            values[name] = value
+
+
+def _event_values(event: ExamEvent) -> dict[str, object]:
+    """The fields one milestone event contributes to its exam record (None: not known)."""
     values: dict[str, object] = {
         "accession_number": event.accession_number,
         "study_instance_uid": event.study_instance_uid, "modality": event.modality,
@@ -135,16 +142,40 @@ def record_from_event(event: ExamEvent) -> ExamRecord:
         values[column] = event.occurred_at
     if event.event is ExamEventType.SCHEDULED and event.scheduled_start is None:
         values["scheduled_at"] = event.occurred_at
-    return ExamRecord(**values)  # type: ignore[arg-type]
+    return values
+
+
+def record_from_event(event: ExamEvent) -> ExamRecord:
+    """The partial record one milestone event contributes."""
+    return ExamRecord(**_event_values(event))  # type: ignore[arg-type]
 
 
 def merge_all(records: Iterable[ExamRecord]) -> dict[str, ExamRecord]:
-    """Records of the same accession merged, in input order."""
-    out: dict[str, ExamRecord] = {}
+    """Records of the same accession merged, in input order (the later wins per field)."""
+    merged: dict[str, dict[str, object]] = {}
     for r in records:
-        old = out.get(r.accession_number)
-        out[r.accession_number] = r if old is None else old.merged(r)
-    return out
+        values = merged.get(r.accession_number)
+        if values is None:
+            merged[r.accession_number] = dict(vars(r))
+        else:
+            _update(values, r)
+    return {acc: ExamRecord(**values) for acc, values in merged.items()}  # type: ignore[arg-type]
+
+
+def merge_events(events: Iterable[ExamEvent]) -> dict[str, ExamRecord]:
+    """:func:`merge_all` of the events' records, without a record per event (the HL7 feed's
+    hot path: a batch holds several events per exam)."""
+    merged: dict[str, dict[str, object]] = {}
+    for event in events:
+        new = _event_values(event)
+        values = merged.get(event.accession_number)
+        if values is None:
+            merged[event.accession_number] = new
+        else:
+            for name, value in new.items():
+                if value is not None:
+                    values[name] = value
+    return {acc: ExamRecord(**values) for acc, values in merged.items()}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

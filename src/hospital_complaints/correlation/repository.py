@@ -6,7 +6,7 @@ The SQL implementation is :class:`hospital_complaints.storage.sql.exams.ImagingR
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -48,7 +48,12 @@ class Rank:
 
     @property
     def percentile(self) -> float | None:
-        return None if self.n == 0 else round(100 * self.at_or_below / self.n, 1)
+        return percentile(self.at_or_below, self.n)
+
+
+def percentile(at_or_below: int, n: int) -> float | None:
+    """The share of a distribution at or below a value, in percent to one decimal."""
+    return None if n == 0 else round(100 * at_or_below / n, 1)
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,16 @@ class ComplaintExamRow:
     report_min: float | None
 
 
+@dataclass(frozen=True)
+class SummaryCounts:
+    """The counts of the department summary: exams and complaints per dimension, and per
+    delay band of each metric ``{metric: {band: (exams, complaints)}}``."""
+
+    exams: Counts
+    complaints: Counts
+    bands: dict[str, dict[int, tuple[int, int]]]
+
+
 class ImagingRecords(Protocol):
     """What correlation needs from storage. Aggregates are computed by the store."""
 
@@ -102,11 +117,15 @@ class ImagingRecords(Protocol):
                           end: datetime) -> list[ExamRecord]: ...
     def rank(self, metric: str, value: float, *, day_from: str, day_to: str,
              modality: str | None = None, station: str | None = None) -> Rank: ...
+    def ranks(self, values: Mapping[str, float], *, day_from: str, day_to: str,
+              modality: str | None = None, station: str | None = None) -> dict[str, Rank]: ...
     def faults_between(self, start: datetime, end: datetime) -> list[EquipmentFault]: ...
     def shifts_between(self, start: datetime, end: datetime) -> list[RosterShift]: ...
     def dimension_counts(self, day_from: str, day_to: str) -> tuple[Counts, Counts]: ...
     def band_counts(self, metric: str, edges: Sequence[float], day_from: str,
                     day_to: str) -> dict[int, tuple[int, int]]: ...
+    def summary_counts(self, day_from: str, day_to: str,
+                       band_edges: Mapping[str, Sequence[float]]) -> SummaryCounts: ...
     def fault_impacts(self, day_from: str, day_to: str) -> list[FaultImpact]: ...
     def complaint_exams(self, day_from: str, day_to: str) -> Iterator[ComplaintExamRow]: ...
 
@@ -235,6 +254,11 @@ class InMemoryImagingRepository:
                   and (v := e.minutes(metric)) is not None]
         return Rank(sum(1 for v in values if v <= value), len(values))
 
+    def ranks(self, values: Mapping[str, float], *, day_from: str, day_to: str,
+              modality: str | None = None, station: str | None = None) -> dict[str, Rank]:
+        return {m: self.rank(m, v, day_from=day_from, day_to=day_to, modality=modality,
+                             station=station) for m, v in values.items()}
+
     def faults_between(self, start: datetime, end: datetime) -> list[EquipmentFault]:
         return sorted((f for f in self._faults.values() if start - MAX_OUTAGE <= f.reported_at
                        <= end and (f.restored_at is None or f.restored_at >= start)),
@@ -285,6 +309,12 @@ class InMemoryImagingRepository:
                 b = band_of(v, edges)
                 complaints[b] = complaints.get(b, 0) + 1
         return {b: (exams.get(b, 0), complaints.get(b, 0)) for b in set(exams) | set(complaints)}
+
+    def summary_counts(self, day_from: str, day_to: str,
+                       band_edges: Mapping[str, Sequence[float]]) -> SummaryCounts:
+        exams, complaints = self.dimension_counts(day_from, day_to)
+        return SummaryCounts(exams, complaints, {
+            m: self.band_counts(m, edges, day_from, day_to) for m, edges in band_edges.items()})
 
     def fault_impacts(self, day_from: str, day_to: str) -> list[FaultImpact]:
         out = []

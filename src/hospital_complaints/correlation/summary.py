@@ -141,9 +141,10 @@ def build_summary(repo: ImagingRecords, day_from: str, day_to: str,
                   targets: Targets | None = None) -> DepartmentSummary:
     targets = targets or Targets()
     rates: dict[str, list[RateRow]] = {}
-    all_exams, all_complaints = repo.dimension_counts(day_from, day_to)
+    counts = repo.summary_counts(day_from, day_to, {"wait": targets.wait_bands,
+                                                    "report": targets.report_bands})
     for dim in DIMENSIONS:
-        exams, complaints = all_exams[dim], all_complaints[dim]
+        exams, complaints = counts.exams[dim], counts.complaints[dim]
         rates[dim] = [RateRow(key=k, exams=exams.get(k, 0), complaints=complaints.get(k, 0),
                               per_1000=per_1000(complaints.get(k, 0), exams.get(k, 0)))
                       for k in sorted(set(exams) | set(complaints))]
@@ -166,10 +167,8 @@ def build_summary(repo: ImagingRecords, day_from: str, day_to: str,
     return DepartmentSummary(
         day_from=day_from, day_to=day_to, exams=sum(r.exams for r in by_modality),
         complaints=sum(r.complaints for r in by_modality), rates=rates,
-        wait_bands=band_rows(repo.band_counts("wait", targets.wait_bands, day_from, day_to),
-                             targets.wait_bands),
-        report_bands=band_rows(repo.band_counts("report", targets.report_bands, day_from,
-                                                day_to), targets.report_bands),
+        wait_bands=band_rows(counts.bands["wait"], targets.wait_bands),
+        report_bands=band_rows(counts.bands["report"], targets.report_bands),
         faults=faults,
         clusters=find_clusters(repo.complaint_exams(day_from, day_to), targets))
 

@@ -83,7 +83,7 @@ def test_flagged_exams_and_time_zones_round_trip(store: SqlStore):
 
 
 def test_batch_metrics_equal_the_evidence_packs(store: SqlStore):
-    """The set-based numbers (window functions) agree with the one-at-a-time pack."""
+    """The set-based numbers (per-cell delay lists) agree with the one-at-a-time pack."""
     from hospital_complaints.demo.scenario import demo_imaging
 
     repo = ImagingRepository(store)
@@ -129,3 +129,51 @@ def test_fractional_minutes_keep_their_precision(store: SqlStore):
     rank = repo.rank("wait", 12.35, day_from="2026-11-16", day_to="2026-11-16")
     assert (rank.at_or_below, rank.n) == (1, 1)
     assert repo.rank("wait", 12.34, day_from="2026-11-16", day_to="2026-11-16").at_or_below == 0
+
+
+def test_bulk_metrics_equal_the_per_complaint_ranks_for_every_exam(store: SqlStore):
+    """The bulk path (per-cell delay lists, month by month) gives every exam's complaint the
+    ranks the one-at-a-time queries give: ties, missing delays, a complaint about two exams,
+    exams of another month, and a range that starts mid-month (the device's month stays
+    whole)."""
+    from hospital_complaints.correlation import ComplaintLink, ExamRecord
+    from hospital_complaints.demo.scenario import demo_imaging
+
+    repo = ImagingRepository(store, batch_size=50)
+    exams, faults, _shifts = demo_imaging()
+    t0 = datetime(2026, 12, 1, 8, 0, tzinfo=TZ)
+    extra = [ExamRecord(f"DEC-{i}", modality="CT", station="CT2", arrived_at=t0,
+                        started_at=t0.replace(minute=10 + i % 3)) for i in range(6)]
+    repo.add_exams([*exams, *extra])
+    repo.add_faults(faults)
+    received = datetime(2026, 12, 20, 8, 0, tzinfo=TZ)
+    links = [ComplaintLink(f"C-{e.accession_number}", e.accession_number, received)
+             for e in [*exams, *extra]]
+    links.append(ComplaintLink("C-TWO", exams[0].accession_number, received))
+    links.append(ComplaintLink("C-TWO", "DEC-0", received))
+    repo.set_complaint_links(links)
+
+    got = list(repo.complaint_metrics("2026-11-17", "2026-12-31"))
+    keys = [(m.complaint_ref, m.accession_number) for m in got]
+    assert len(keys) == len(set(keys))
+    by_acc = {e.accession_number: e for e in [*exams, *extra]}
+    in_range = {a for a, e in by_acc.items() if e.anchor is not None
+                and "2026-11-17" <= f"{e.anchor.astimezone(TZ):%Y-%m-%d}" <= "2026-12-31"}
+    assert {a for _, a in keys} == in_range
+    assert ("C-TWO", "DEC-0") in keys and ("C-DEC-0", "DEC-0") in keys
+    assert any(m.minutes["report"] is None for m in got)
+    for m in got:
+        exam = by_acc[m.accession_number]
+        assert exam.anchor is not None
+        day = f"{exam.anchor.astimezone(TZ):%Y-%m-%d}"
+        for metric, value in m.minutes.items():
+            assert value == exam.minutes(metric)
+            if value is None:
+                assert m.day_percentile[metric] is None and m.device_percentile[metric] is None
+                continue
+            day_rank = repo.rank(metric, value, day_from=day, day_to=day,
+                                 modality=exam.modality)
+            dev_rank = repo.rank(metric, value, day_from=f"{day[:7]}-01",
+                                 day_to=f"{day[:7]}-31", station=exam.station)
+            assert m.day_percentile[metric] == day_rank.percentile, (m.complaint_ref, metric)
+            assert m.device_percentile[metric] == dev_rank.percentile, (m.complaint_ref, metric)

@@ -105,7 +105,7 @@ def make_tables(prefix: str = "hc_", schema: str | None = None) -> Tables:
 def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa.Table,
                                                           sa.Table]:
     """Exams (one row per accession, times as UTC epoch seconds), faults, roster shifts and
-    the complaint->exam projection used by analytics (migration 0003)."""
+    the complaint->exam projection used by analytics (migrations 0003, 0004)."""
     t = sa.BigInteger
     exams = sa.Table(
         f"{prefix}exams", md,
@@ -128,10 +128,15 @@ def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa
         sa.Column("flags", sa.String(400)),
         sa.Column("source", sa.String(200)),
         sa.Index(f"{prefix}exams_mod_day", "modality", "local_day"),
-        sa.Index(f"{prefix}exams_station_window", "station", "window_start_s"),
+        sa.Index(f"{prefix}exams_station_window", "station", "window_start_s",
+                 "window_end_s", "modality"),  # migration 0004 added the last two
         sa.Index(f"{prefix}exams_station_day", "station", "local_day"),
         sa.Index(f"{prefix}exams_patient", "patient_hash", "window_start_s"),
-        sa.Index(f"{prefix}exams_mod_window", "modality", "window_start_s"),
+        sa.Index(f"{prefix}exams_mod_window", "modality", "window_start_s", "window_end_s",
+                 "station"),  # migration 0004 added the last two
+        # migration 0004: covering index of the correlation scans (evidence, summary)
+        sa.Index(f"{prefix}exams_day_cells", "local_day", "modality", "station", "local_hour",
+                 "wait_min", "slip_min", "report_min"),
     )
     faults = sa.Table(
         f"{prefix}equipment_faults", md,
@@ -146,7 +151,11 @@ def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa
         sa.Column("action", LongText),
         sa.Column("acceptance", LongText),
         sa.Column("source", sa.String(200), nullable=False),
-        sa.Index(f"{prefix}faults_mod_reported", "modality", "reported_s"),
+        # migration 0004 made these two cover the overlap joins
+        sa.Index(f"{prefix}faults_mod_reported", "modality", "reported_s", "restored_s",
+                 "fault_id"),
+        sa.Index(f"{prefix}faults_device_reported", "device", "reported_s", "restored_s",
+                 "fault_id"),
     )
     shifts = sa.Table(
         f"{prefix}roster_shifts", md,
