@@ -210,6 +210,18 @@ def rule_deadline(policy: SlaPolicy, rule: DeadlineRule, anchor_at: datetime,
     )
 
 
+def day_deadline(policy: SlaPolicy, rule: DeadlineRule, start: date, calendars: Calendars,
+                 *, extra_days: int = 0) -> tuple[datetime, datetime, bool]:
+    """A day-counted rule's ``(due, due_soon_from, provisional)`` when its period starts on the
+    local day ``start``: the figures :func:`rule_deadline` gives, without its explanation
+    (the sweep computes thousands; tests check that both agree)."""
+    cal = calendars.get(policy.calendar)
+    last, _moved, years = last_day(rule, start, cal, roll=policy.roll_to_working_day,
+                                   extra_days=extra_days)
+    due = datetime.combine(last, END_OF_DAY, tzinfo=policy.tz)
+    return due, reminder_from(policy, due, last, cal), bool(years)
+
+
 def action_deadline(policy: SlaPolicy, action_id: str, due: date,
                     calendars: Calendars) -> Deadline:
     """A rectification action is due at the end of its due date in the policy's zone."""
@@ -318,6 +330,6 @@ def earliest(items: Iterable[Deadline]) -> Deadline | None:
 
 __all__ = [
     "END_OF_DAY", "Deadline", "DeadlineStatus", "action_deadline", "case_deadlines",
-    "deadlines", "earliest", "last_day", "met_at", "reminder_from", "require_aware",
+    "day_deadline", "deadlines", "earliest", "last_day", "met_at", "reminder_from", "require_aware",
     "rule_deadline", "status_at",
 ]

@@ -11,8 +11,19 @@ Definitions (``docs/sla.md``):
   ``deadline_alerts``). A deadline found already overdue raises only ``overdue``, not a late
   reminder. Feeding the raised alerts back makes a repeated sweep return nothing new.
 
-:class:`Sweeper` keeps its results per (policy, milestone, complexity, local start day): a
-million cases received over two years need a few thousand calendar walks, not a million.
+How :class:`Sweeper` is fast (``docs/sla.md``, "Performance"):
+
+- Deadlines counted in days from the receipt are the same for every case received on the
+  same local day: the sweeper keeps, per (policy, complexity, local day of receipt,
+  extensions), the rows of due instants, computed once by the engine. Periods counted from
+  the acceptance or the response are cached per local start day, actions per due date.
+- Every instant is compared in the policy's zone, as a plain wall-clock comparison, and an
+  hours deadline is the receipt plus the hours on the wall clock: no time-zone conversion
+  per case. That is exact only where the zone's UTC offset does not change, which the
+  sweeper checks (:class:`_ZoneDays`); elsewhere it computes and compares as the engine does.
+- What it finds is kept compact (:class:`_Found`); the :class:`SweepItem` and
+  :class:`Alert` tuples are built when a list of the result is first read.
+
 :func:`sweep_reference` computes every case from scratch with the per-case function; tests
 check that both agree.
 """
@@ -21,11 +32,13 @@ from __future__ import annotations
 
 import gc
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from ..domain.taxonomy import OPEN_STATES, AlertKind, Complexity, Milestone
 from .calendars import Calendars
@@ -33,9 +46,9 @@ from .engine import (
     DeadlineStatus,
     action_deadline,
     case_deadlines,
+    day_deadline,
     met_at,
     require_aware,
-    rule_deadline,
     status_at,
 )
 from .policy import Anchor, DeadlineRule, Lead, SlaPolicy, Unit
@@ -68,16 +81,172 @@ class SweepItem(NamedTuple):
     met_at: datetime | None
 
 
-@dataclass(frozen=True)
-class SweepResult:
-    """Lists are in input order (case by case, milestones in process order, then actions)."""
+_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__ (hot path)
 
-    at: datetime
-    cases: int  # open cases swept
-    due_soon: list[SweepItem]
-    overdue: list[SweepItem]
-    breached: list[SweepItem]
-    new_alerts: list[Alert]
+
+class _Spec:
+    """What one found deadline is, apart from the case and the due instant: a milestone (or
+    an action) of a policy, provisional or not, and the alert kind it raises."""
+
+    __slots__ = ("key", "kind", "met_field", "name", "policy", "provisional")
+
+    def __init__(self, name: str, policy: str, provisional: bool, kind: AlertKind,
+                 met_field: str | None) -> None:
+        self.name = name
+        self.policy = policy
+        self.provisional = provisional
+        self.kind = kind
+        self.key = (name, kind.value)  # as in CaseClock.alerts
+        self.met_field = met_field  # None for an action
+
+    def met_at(self, clock: CaseClock) -> datetime | None:
+        if self.met_field is None:
+            return met_at(clock, self.name)  # an action, found by its id as the engine does
+        met: datetime | None = getattr(clock, self.met_field)
+        return met
+
+
+class _Findings:
+    """One list's findings, compact: the case's position among the cases swept, and flat
+    (spec, due) pairs."""
+
+    __slots__ = ("pairs", "positions")
+
+    def __init__(self) -> None:
+        self.positions = array("q")  # not a Python object per entry: nothing for the GC
+        self.pairs: list[Any] = []  # spec, due, spec, due, ...
+
+
+class _Found:
+    """What a sweep found, compact: the open cases swept, the deadlines found due soon or
+    overdue (``pending``, in order: the kind of their spec tells which), and those met late.
+
+    A million cases give millions of findings. Keeping a position and two references each
+    instead of a tuple each is much of what makes the sweep fast; and because the findings
+    refer to the cases by position, the garbage collector, when it next runs, does not have
+    to visit a million cases through them. Which alerts are new follows from the findings
+    and the cases' raised alerts. :class:`SweepResult` builds the tuples when a list is first
+    read.
+    """
+
+    __slots__ = ("cases", "late", "pause_gc", "pending")
+
+    def __init__(self, pause_gc: bool) -> None:
+        self.pause_gc = pause_gc  # while the lists are built, as while sweeping
+        self.cases: list[CaseClock] = []
+        self.pending = _Findings()
+        self.late = _Findings()
+
+
+def _triples(cases: list[CaseClock],
+             findings: _Findings) -> Iterator[tuple[CaseClock, _Spec, datetime]]:
+    """(case, spec, due) per finding, in order."""
+    pairs = iter(findings.pairs)
+    return zip(map(cases.__getitem__, findings.positions), pairs, pairs, strict=True)
+
+
+def _items(found: _Found, status: DeadlineStatus) -> list[SweepItem]:
+    if status is DeadlineStatus.BREACHED:
+        return [_new(SweepItem, (c.reference, s.name, status, due, s.provisional, s.policy,
+                                 c.department, s.met_at(c)))
+                for c, s, due in _triples(found.cases, found.late)]
+    kind = DUE_SOON if status is DeadlineStatus.DUE_SOON else OVERDUE
+    return [_new(SweepItem, (c.reference, s.name, status, due, s.provisional, s.policy,
+                             c.department, None))
+            for c, s, due in _triples(found.cases, found.pending) if s.kind is kind]
+
+
+def _alerts(found: _Found) -> list[Alert]:
+    return [_new(Alert, (c.reference, s.name, s.kind, due, s.policy, s.provisional))
+            for c, s, due in _triples(found.cases, found.pending) if s.key not in c.alerts]
+
+
+_STATUSES = (DeadlineStatus.DUE_SOON, DeadlineStatus.OVERDUE, DeadlineStatus.BREACHED)
+
+
+class SweepResult:
+    """What a sweep found at ``at``.
+
+    Lists are in input order (case by case, milestones in process order, then actions). The
+    fast sweep keeps its findings compact and builds each list the first time it is read.
+    Read-only; two results are equal when their instant, count and lists are.
+    """
+
+    __slots__ = ("_at", "_cases", "_found", "_lists")
+    _at: datetime
+    _cases: int
+    _found: _Found | None
+    _lists: list[list[Any] | None]  # built lists; None until first read
+
+    def __init__(self, at: datetime, cases: int, due_soon: list[SweepItem],
+                 overdue: list[SweepItem], breached: list[SweepItem],
+                 new_alerts: list[Alert]) -> None:
+        self._set(at, cases, None, [due_soon, overdue, breached, new_alerts])
+
+    @classmethod
+    def _compact(cls, at: datetime, cases: int, found: _Found) -> SweepResult:
+        result = cls.__new__(cls)
+        result._set(at, cases, found, [None, None, None, None])
+        return result
+
+    def _set(self, at: datetime, cases: int, found: _Found | None,
+             lists: list[list[Any] | None]) -> None:
+        for name, value in (("_at", at), ("_cases", cases), ("_found", found),
+                            ("_lists", lists)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"SweepResult is read-only (cannot set {name!r})")
+
+    @property
+    def at(self) -> datetime:
+        return self._at
+
+    @property
+    def cases(self) -> int:
+        """Open cases swept."""
+        return self._cases
+
+    @property
+    def due_soon(self) -> list[SweepItem]:
+        return self._list(0)
+
+    @property
+    def overdue(self) -> list[SweepItem]:
+        return self._list(1)
+
+    @property
+    def breached(self) -> list[SweepItem]:
+        return self._list(2)
+
+    @property
+    def new_alerts(self) -> list[Alert]:
+        return self._list(3)
+
+    def _list(self, index: int) -> list[Any]:  # due soon, overdue, breached, new alerts
+        lists = self._lists
+        built = lists[index]
+        if built is None:
+            found = self._found
+            assert found is not None  # a result without lists is a compact one
+            with _collector_paused(found.pause_gc):  # millions of tuples: _CollectorPause
+                built = _alerts(found) if index == 3 else _items(found, _STATUSES[index])
+            lists[index] = built
+        return built
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SweepResult):
+            return NotImplemented
+        return (self.at, self.cases, self.due_soon, self.overdue, self.breached,
+                self.new_alerts) == (other.at, other.cases, other.due_soon, other.overdue,
+                                     other.breached, other.new_alerts)
+
+    __hash__ = None  # type: ignore[assignment]  # holds lists
+
+    def __repr__(self) -> str:
+        return (f"SweepResult(at={self.at!r}, cases={self.cases!r}, "
+                f"due_soon={self.due_soon!r}, overdue={self.overdue!r}, "
+                f"breached={self.breached!r}, new_alerts={self.new_alerts!r})")
 
     def to_json(self) -> dict[str, Any]:
         def item(i: SweepItem) -> dict[str, Any]:
@@ -98,22 +267,14 @@ class SweepResult:
         }
 
 
-# a computed deadline: (due in UTC, reminder from in UTC, due in the policy's zone, provisional)
-_Due = tuple[datetime, datetime, datetime, bool]
-_MET_FIELD = {Milestone.ACKNOWLEDGE: "acknowledged_at", Milestone.RESPOND: "responded_at",
-              Milestone.CLOSE: "closed_at", Milestone.FOLLOW_UP: "followed_up_at"}
-_ANCHOR_KIND = {Anchor.RECEIVED: 0, Anchor.ACKNOWLEDGED: 1, Anchor.RESPONDED: 2}
-_PLACEHOLDER = datetime.min.replace(tzinfo=UTC)
-_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__ (hot path)
-
-
 class _CollectorPause:
     """Pauses automatic garbage collection while sweeps run (nested and threaded safely).
 
-    A sweep over a million cases creates millions of result tuples; with automatic
-    collection on, Python repeatedly scans the whole heap while they are being created, which
-    made a large sweep two to three times slower. Nothing a sweep creates forms reference
-    cycles, so pausing loses nothing; the previous state is restored when the last sweep ends.
+    A sweep over a million cases creates millions of result tuples when its lists are built;
+    with automatic collection on, Python repeatedly scans the whole heap while they are being
+    created, which made a large sweep two to three times slower. Nothing a sweep creates
+    forms reference cycles, so pausing loses nothing; the previous state is restored when the
+    last sweep ends.
     """
 
     def __init__(self) -> None:
@@ -143,11 +304,51 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
+class _ZoneDays:
+    """Where a zone's wall clock can stand in for UTC: days with no change of UTC offset.
+
+    The offset is sampled at local noon of each day; a stretch of days whose noons share one
+    offset has no offset change in between (time zones change their offset at most once a
+    day). Within such a stretch, wall-clock comparisons and ``+ timedelta`` in the zone give
+    exactly what UTC arithmetic gives.
+    """
+
+    __slots__ = ("_noon", "_steady", "tz")
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._noon: dict[int, timedelta | None] = {}
+        self._steady: dict[tuple[int, int], bool] = {}
+
+    def _offset(self, day: int) -> timedelta | None:
+        if day not in self._noon:
+            noon = datetime.combine(date.fromordinal(day), time(12), tzinfo=self.tz)
+            self._noon[day] = noon.utcoffset()
+        return self._noon[day]
+
+    def steady(self, first: int, last: int) -> bool:
+        """No offset change between local noon of day ``first`` and of day ``last``
+        (proleptic Gregorian ordinals)."""
+        known = self._steady.get((first, last))
+        if known is None:
+            offset = self._offset(first)
+            known = self._steady[(first, last)] = all(
+                self._offset(day) == offset for day in range(first + 1, last + 1))
+        return known
+
+
+# a computed deadline: (due, reminders from, provisional); instants in the policy's zone
+_Due = tuple[datetime, datetime, bool]
+_MET_FIELD = {Milestone.ACKNOWLEDGE: "acknowledged_at", Milestone.RESPOND: "responded_at",
+              Milestone.CLOSE: "closed_at", Milestone.FOLLOW_UP: "followed_up_at"}
+_ANCHOR_KIND = {Anchor.RECEIVED: 0, Anchor.ACKNOWLEDGED: 1, Anchor.RESPONDED: 2}
+
+
 class _Rule:
     """One milestone of a policy at one complexity, with its cache of computed deadlines."""
 
-    __slots__ = ("cache", "hours", "kind", "lead", "met", "name", "over_key", "policy", "rule",
-                 "soon_key", "tz")
+    __slots__ = ("amount", "anchor", "cache", "hours", "lead", "met", "name", "policy",
+                 "rule", "specs", "tz", "waivable")
 
     def __init__(self, policy: SlaPolicy, rule: DeadlineRule,
                  cache: dict[Any, _Due]) -> None:
@@ -155,46 +356,99 @@ class _Rule:
         self.rule = rule
         self.tz = policy.tz
         self.name = rule.milestone.value
-        self.kind = _ANCHOR_KIND[rule.anchor]
+        self.anchor = _ANCHOR_KIND[rule.anchor]
+        self.amount = rule.amount
         self.hours = timedelta(hours=rule.amount) if rule.unit is Unit.HOURS else None
         self.lead = timedelta(hours=policy.remind_before_hours.amount)
         self.met = _MET_FIELD[rule.milestone]
-        self.soon_key = (self.name, _DUE_SOON)
-        self.over_key = (self.name, _OVERDUE)
+        self.waivable = rule.milestone is Milestone.FOLLOW_UP  # case_deadlines drops it
         self.cache = cache  # shared by the complexities that share the rule
+        # (due soon, overdue) specs, not provisional and provisional
+        self.specs = tuple((_Spec(self.name, policy.id, prov, DUE_SOON, self.met),
+                            _Spec(self.name, policy.id, prov, OVERDUE, self.met))
+                           for prov in (False, True))
 
     def day_due(self, start: datetime, extra: int, calendars: Calendars) -> _Due:
         """A day-counted deadline: the same for every start instant on the same local day."""
-        day = start.astimezone(self.tz).toordinal()
+        day = (start if start.tzinfo is self.tz else start.astimezone(self.tz)).toordinal()
         key: Any = (day, extra) if extra else day
         value = self.cache.get(key)
         if value is None:
-            d = rule_deadline(self.policy, self.rule, start, calendars, extra_days=extra)
-            value = self.cache[key] = (d.due.astimezone(UTC), d.due_soon_from.astimezone(UTC),
-                                       d.due, d.provisional)
+            value = self.cache[key] = day_deadline(self.policy, self.rule, date.fromordinal(day),
+                                                   calendars, extra_days=extra)
         return value
 
+    def due(self, clock: CaseClock, received: datetime, extra: int,
+            calendars: Calendars) -> _Due | None:
+        """This case's deadline (``extra`` days of extensions), as the engine computes it;
+        ``None`` when there is none yet (follow-up before the response, or waived)."""
+        if self.waivable and clock.follow_up_waived:
+            return None
+        if self.anchor == 0:
+            start = received
+        elif self.anchor == 1:
+            start = clock.acknowledged_at or received
+        elif clock.responded_at is None:
+            return None
+        else:
+            start = clock.responded_at
+        if self.hours is None:
+            day = (start if start.tzinfo is self.tz else start.astimezone(self.tz)).toordinal()
+            known = self.cache.get((day, extra) if extra else day)  # as day_due, inlined
+            return known or self.day_due(start, extra, calendars)
+        # the engine's hours rule (rule_deadline, reminder_from): exact elapsed time in UTC
+        hours = timedelta(hours=self.amount + 24 * extra)
+        due = (start.astimezone(UTC) + hours).astimezone(self.tz)
+        return due, (due.astimezone(UTC) - self.lead).astimezone(self.tz), False
 
-# A row: (name, due UTC, reminder UTC, due local or None, provisional, met field, alert keys,
-# rule). With a rule, the row is computed per case (hours, or counted from acceptance or
-# response); without, it was computed once for every case received that local day.
-_Row = tuple[str, datetime, datetime, datetime | None, bool, str, tuple[str, str],
-             tuple[str, str], _Rule | None]
+
+# Row kinds: how a row of a day's rows gives a case's deadline.
+_FIXED = 0  # counted in days from the receipt: due and soon are the instants
+_HOURS = 1  # counted in hours from the receipt where the zone's offset is steady: due is the
+#             period and soon the reminder lead (received + period, lead before that)
+_AFTER_RESPONSE = 2  # none before the response (left out of the rows); then as _PER_CASE
+_PER_CASE = 3  # computed for the case by the rule: due is the extension days, soon the _Rule
+
+
+class _Row(NamedTuple):
+    """One milestone of one day's rows. Six fields, as the sweep loop unpacks them once per
+    case and milestone; what ``due`` and ``soon`` hold depends on the kind (above)."""
+
+    kind: int
+    due: Any
+    soon: Any
+    met_field: str  # the CaseClock field that says when the milestone was met
+    soon_spec: _Spec
+    over_spec: _Spec
+
+
+_DayRows = tuple[tuple[_Row, ...], tuple[_Row, ...]]
 
 
 class _Plan:
-    """A policy at one complexity: its rules, and rows per local day of receipt."""
+    """A policy at one complexity: its rules, and its rows per local day of receipt."""
 
-    __slots__ = ("actions", "days", "pid", "policy", "rules", "tz")
+    __slots__ = ("action_dues", "action_specs", "days", "policy", "rules", "tz", "zone")
 
-    def __init__(self, policy: SlaPolicy, rules: list[_Rule],
-                 actions: dict[date, _Due]) -> None:
+    def __init__(self, policy: SlaPolicy, rules: list[_Rule], zone: _ZoneDays,
+                 action_dues: dict[date, tuple[datetime, datetime]],
+                 action_specs: dict[str, tuple[_Spec, _Spec]],
+                 days: dict[Any, _DayRows]) -> None:
         self.policy = policy
-        self.pid = policy.id
         self.tz = policy.tz
         self.rules = rules
-        self.actions = actions
-        self.days: dict[int, tuple[_Row, ...]] = {}
+        self.zone = zone
+        self.action_dues = action_dues  # due date -> (due, reminders from)
+        self.action_specs = action_specs  # action id -> (due soon, overdue) specs
+        # per local day of receipt (and extensions granted, if any): the rows before the
+        # response (periods counted from it left out), and after
+        self.days = days
+
+
+# Per run and (policy spec, complexity): the plan, its zone, the sweep instant to compare
+# deadlines with (see Sweeper._view), the plan's days, action dues and action specs.
+_View = tuple[_Plan, ZoneInfo, datetime, dict[Any, _DayRows],
+              dict[date, tuple[datetime, datetime]], dict[str, tuple[_Spec, _Spec]]]
 
 
 class Sweeper:
@@ -218,7 +472,10 @@ class Sweeper:
         self._resolved: dict[str, SlaPolicy] = {}
         self._plans: dict[tuple[str, Complexity], _Plan] = {}
         self._caches: dict[tuple[str, DeadlineRule], dict[Any, _Due]] = {}
-        self._action_caches: dict[str, dict[date, _Due]] = {}
+        self._action_caches: dict[str, dict[date, tuple[datetime, datetime]]] = {}
+        self._action_specs: dict[str, dict[str, tuple[_Spec, _Spec]]] = {}
+        self._days: dict[tuple[str, tuple[DeadlineRule, ...]], dict[Any, _DayRows]] = {}
+        self._zones: dict[ZoneInfo, _ZoneDays] = {}
         self._version = calendars.version
 
     def policy(self, spec: str) -> SlaPolicy:
@@ -239,32 +496,85 @@ class Sweeper:
         return policy
 
     def _plan(self, spec: str, complexity: Complexity) -> _Plan:
-        policy = self.policy(spec)
-        rules = [_Rule(policy, rule, self._caches.setdefault((policy.id, rule), {}))
-                 for rule in (policy.rule(m, complexity) for m in policy.milestones())
-                 if rule is not None]
-        plan = self._plans[(spec, complexity)] = _Plan(
-            policy, rules, self._action_caches.setdefault(policy.id, {}))
+        plan = self._plans.get((spec, complexity))
+        if plan is None:
+            policy = self.policy(spec)
+            rules = [_Rule(policy, rule, self._caches.setdefault((policy.id, rule), {}))
+                     for rule in (policy.rule(m, complexity) for m in policy.milestones())
+                     if rule is not None]
+            zone = self._zones.get(policy.tz) or self._zones.setdefault(policy.tz,
+                                                                        _ZoneDays(policy.tz))
+            plan = self._plans[(spec, complexity)] = _Plan(
+                policy, rules, zone, self._action_caches.setdefault(policy.id, {}),
+                self._action_specs.setdefault(policy.id, {}),
+                # complexities with the same rules (most policies) share their days' rows
+                self._days.setdefault((policy.id, tuple(r.rule for r in rules)), {}))
         return plan
 
-    def _rows(self, plan: _Plan, received: datetime,
-              extensions: tuple[tuple[str, int], ...]) -> tuple[_Row, ...]:
-        rows: list[_Row] = []
-        for r in plan.rules:
-            if r.hours is None and r.kind == 0:
-                extra = sum(d for m, d in extensions if m == r.name)
-                due, soon, local, prov = r.day_due(received, extra, self.calendars)
-                rows.append((r.name, due, soon, local, prov, r.met, r.soon_key, r.over_key,
-                             None))
-            else:
-                rows.append((r.name, _PLACEHOLDER, _PLACEHOLDER, None, False, r.met, r.soon_key,
-                             r.over_key, r))
-        return tuple(rows)
+    def _view(self, spec: str, complexity: Complexity, at: datetime) -> _View:
+        """What a run needs of a plan.
 
-    def _action(self, plan: _Plan, due: date) -> _Due:
+        The sweep compares deadlines with the sweep instant in the policy's zone: a
+        wall-clock comparison, exact when the zone's offset is steady for a day and a half
+        either side of the instant (then any instant in the zone compares by wall clock as
+        it does in UTC). Otherwise it compares with ``at`` itself, as the engine does.
+        """
+        plan = self._plan(spec, complexity)
+        now = at.astimezone(plan.tz)
+        today = now.toordinal()
+        if not plan.zone.steady(today - 2, today + 2):
+            now = at
+        return plan, plan.tz, now, plan.days, plan.action_dues, plan.action_specs
+
+    def _day(self, plan: _Plan, received: datetime,
+             extensions: tuple[tuple[str, int], ...]) -> _DayRows:
+        """The rows of the cases received on ``received``'s local day with ``extensions``."""
+        day = received.toordinal()
+        if extensions:  # as the day's rows, but for the milestones extended
+            plain = plan.days.get(day) or self._day(plan, received, ())
+            extra: dict[str, int] = {}
+            for name, days in extensions:
+                extra[name] = extra.get(name, 0) + days
+            if not any(r.name in extra for r in plan.rules):
+                value = plan.days[(day, extensions)] = plain  # none of them extended
+                return value
+            rows = [self._row(plan, r, received, extra[r.name]) if r.name in extra else row
+                    for r, row in zip(plan.rules, plain[1], strict=True)]
+        else:
+            rows = [self._row(plan, r, received, 0) for r in plan.rules]
+        before = tuple(row for row in rows if row.kind != _AFTER_RESPONSE)
+        value = plan.days[(day, extensions) if extensions else day] = (before, tuple(rows))
+        return value
+
+    def _row(self, plan: _Plan, r: _Rule, received: datetime, extra: int) -> _Row:
+        kind: int = _PER_CASE
+        due: Any = extra
+        soon: Any = r
+        prov = False
+        if r.anchor == 2:
+            kind = _AFTER_RESPONSE
+        elif r.anchor == 0 and not r.waivable:  # a waivable one is checked per case
+            if r.hours is None:
+                kind = _FIXED
+                due, soon, prov = r.day_due(received, extra, self.calendars)
+            else:
+                period = timedelta(hours=r.amount + 24 * extra)
+                day = received.toordinal()
+                # received, due and reminder all in a stretch of steady offset?
+                if plan.zone.steady(day - 2 - r.lead.days, day + 2 + period.days):
+                    kind, due, soon = _HOURS, period, r.lead
+        soon_spec, over_spec = r.specs[prov]
+        return _new(_Row, (kind, due, soon, r.met, soon_spec, over_spec))
+
+    def _action_due(self, plan: _Plan, due: date) -> tuple[datetime, datetime]:
         d = action_deadline(plan.policy, "", due, self.calendars)
-        value = plan.actions[due] = (d.due.astimezone(UTC), d.due_soon_from.astimezone(UTC),
-                                     d.due, False)
+        value = plan.action_dues[due] = (d.due, d.due_soon_from)
+        return value
+
+    def _action_spec(self, plan: _Plan, action_id: str) -> tuple[_Spec, _Spec]:
+        name, pid = "action:" + action_id, plan.policy.id
+        value = plan.action_specs[action_id] = (_Spec(name, pid, False, DUE_SOON, None),
+                                                 _Spec(name, pid, False, OVERDUE, None))
         return value
 
     def run(self, clocks: Iterable[CaseClock], at: datetime) -> SweepResult:
@@ -276,107 +586,84 @@ class Sweeper:
     def _run(self, clocks: Iterable[CaseClock], at: datetime) -> SweepResult:
         if self.calendars.version != self._version:  # a calendar file was loaded: recompute
             self._plans.clear()
+            self._days.clear()
             self._caches.clear()
             self._action_caches.clear()
             self._version = self.calendars.version
-        now = at.astimezone(UTC)
-        due_soon: list[SweepItem] = []
-        overdue: list[SweepItem] = []
-        breached: list[SweepItem] = []
-        alerts: list[Alert] = []
-        plans = self._plans
+        found = _Found(self.pause_gc)
+        keep = found.cases.append
+        pending_at, pending_add = found.pending.positions.append, found.pending.pairs.extend
+        late_at, late_add = found.late.positions.append, found.late.pairs.extend
+        views: dict[tuple[str, Complexity], _View] = {}
         calendars = self.calendars
         open_states = OPEN_STATES
-        utc = UTC
-        new = _new
-        st_breached, st_overdue, st_soon = (DeadlineStatus.BREACHED, DeadlineStatus.OVERDUE,
-                                            DeadlineStatus.DUE_SOON)
         swept = 0
+        # The loop below runs once per case: it is written for speed (locals, no calls on the
+        # common path). Each deadline is classified as status_at() does, with the instants
+        # compared in the policy's zone (see _view and _ZoneDays for why that is exact).
         for c in clocks:
             if c.state not in open_states:
                 continue
+            keep(c)
+            position = swept
             swept += 1
-            plan = plans.get((c.policy, c.complexity))
-            if plan is None:
-                plan = self._plan(c.policy, c.complexity)
-            tz = plan.tz
+            key = (c.policy, c.complexity)
+            view = views.get(key)
+            if view is None:
+                view = views[key] = self._view(c.policy, c.complexity, at)
+            plan, tz, now, days, action_dues, action_specs = view
             received = c.received_at
+            if received.tzinfo is not tz:
+                received = received.astimezone(tz)
             ext = c.extensions
-            if ext:
-                rows = self._rows(plan, received, ext)
-            else:
-                day = received.astimezone(tz).toordinal()
-                cached_rows = plan.days.get(day)
-                if cached_rows is None:
-                    cached_rows = plan.days[day] = self._rows(plan, received, ext)
-                rows = cached_rows
-            ref, dept, raised, pid = c.reference, c.department, c.alerts, plan.pid
-            for name, due, soon, local, prov, met_field, soon_key, over_key, rule in rows:
-                if rule is not None:  # hours, or counted from acceptance or response
-                    kind = rule.kind
-                    if kind == 0:
-                        start = received
-                    elif kind == 1:
-                        start = c.acknowledged_at or received
+            day_rows = days.get((received.toordinal(), ext) if ext else received.toordinal())
+            if day_rows is None:
+                day_rows = self._day(plan, received, ext)
+            rows = day_rows[0] if c.responded_at is None else day_rows[1]
+            for kind, due, soon, met_field, soon_spec, over_spec in rows:
+                if kind:
+                    if kind == _HOURS:
+                        due = received + due
+                        soon = due - soon
                     else:
-                        responded = c.responded_at
-                        if responded is None or c.follow_up_waived:
+                        rule = soon
+                        computed = rule.due(c, received, due, calendars)
+                        if computed is None:
                             continue
-                        start = responded
-                    extra = sum(d for m, d in ext if m == name) if ext else 0
-                    hours = rule.hours
-                    if hours is None:
-                        due, soon, local, prov = rule.day_due(start, extra, calendars)
-                    else:
-                        due = start.astimezone(utc) + hours
-                        if extra:
-                            due += timedelta(days=extra)
-                        soon = due - rule.lead
+                        due, soon, prov = computed
+                        if prov:
+                            soon_spec, over_spec = rule.specs[True]
                 met = getattr(c, met_field)
-                if met is not None:
-                    met_utc = met.astimezone(utc)
-                    if met_utc <= now:
-                        if met_utc > due:
-                            breached.append(new(SweepItem, (
-                                ref, name, st_breached, local or due.astimezone(tz), prov, pid,
-                                dept, met)))
-                        continue
+                if met is not None and (met <= now if met.tzinfo is tz else met <= at):
+                    if met > due:
+                        late_at(position)
+                        late_add((over_spec, due))
+                    continue
                 if now > due:
-                    local = local or due.astimezone(tz)
-                    overdue.append(new(SweepItem, (ref, name, st_overdue, local, prov, pid,
-                                                   dept, None)))
-                    if over_key not in raised:
-                        alerts.append(new(Alert, (ref, name, OVERDUE, local, pid, prov)))
+                    pending_at(position)
+                    pending_add((over_spec, due))
                 elif now >= soon:
-                    local = local or due.astimezone(tz)
-                    due_soon.append(new(SweepItem, (ref, name, st_soon, local, prov, pid, dept,
-                                                    None)))
-                    if soon_key not in raised:
-                        alerts.append(new(Alert, (ref, name, DUE_SOON, local, pid, prov)))
-            for a in c.actions:
+                    pending_at(position)
+                    pending_add((soon_spec, due))
+            for a in c.actions:  # the same classification, for rectification actions
                 if a.cancelled:
                     continue
-                due, soon, local, prov = plan.actions.get(a.due) or self._action(plan, a.due)
-                name = "action:" + a.action_id
+                due, soon = action_dues.get(a.due) or self._action_due(plan, a.due)
+                soon_spec, over_spec = (action_specs.get(a.action_id)
+                                        or self._action_spec(plan, a.action_id))
                 met = a.finished_at
-                if met is not None:
-                    met_utc = met.astimezone(utc)
-                    if met_utc <= now:
-                        if met_utc > due:
-                            breached.append(new(SweepItem, (ref, name, st_breached, local, prov,
-                                                            pid, dept, met)))
-                        continue
+                if met is not None and (met <= now if met.tzinfo is tz else met <= at):
+                    if met > due:
+                        late_at(position)
+                        late_add((over_spec, due))
+                    continue
                 if now > due:
-                    overdue.append(new(SweepItem, (ref, name, st_overdue, local, prov, pid, dept,
-                                                   None)))
-                    if (name, _OVERDUE) not in raised:
-                        alerts.append(new(Alert, (ref, name, OVERDUE, local, pid, prov)))
+                    pending_at(position)
+                    pending_add((over_spec, due))
                 elif now >= soon:
-                    due_soon.append(new(SweepItem, (ref, name, st_soon, local, prov, pid, dept,
-                                                    None)))
-                    if (name, _DUE_SOON) not in raised:
-                        alerts.append(new(Alert, (ref, name, DUE_SOON, local, pid, prov)))
-        return SweepResult(at, swept, due_soon, overdue, breached, alerts)
+                    pending_at(position)
+                    pending_add((soon_spec, due))
+        return SweepResult._compact(at, swept, found)
 
 
 def sweep(clocks: Iterable[CaseClock], at: datetime,
