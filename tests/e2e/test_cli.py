@@ -43,6 +43,19 @@ def test_demo_plays_the_whole_lifecycle(demo):
     assert "acknowledge: due Tue 11-17 11:00 (24 hours, imaging-dept) - met" in out
     assert "respond: due Mon 11-23 23:59 (5 working days, imaging-dept) - met" in out
     assert "13/13" in out  # progress reached the end
+    # the week's exams came as HL7 v2 messages through the hl7v2 adapter
+    assert "HL7 v2 feed: 2311 HL7 messages fed 462 exams" in out
+    assert "waited 132 min" in out
+    assert "2311 applied, 0 duplicates, 0 rejected" in out
+    assert "CT2 was down 08:10–09:40 (fault F-17)" in out.replace("\n", "")
+
+
+def test_demo_without_the_hl7_adapter_stores_exams_directly(tmp_path):
+    out = run("demo", "--quiet", env={"HC_DISABLE_PLUGINS": "hl7v2"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "HL7 v2 feed" not in out.stdout
+    assert "462 stored directly" in out.stdout
+    assert "CT2 was down 08:10–09:40 (fault F-17)" in out.stdout.replace("\n", "")
 
 
 def test_demo_persists_to_the_default_sqlite_file(demo, workdir):

@@ -139,3 +139,39 @@ def test_a_crashing_classifier_does_not_block_intake(clock, caplog):
     case = build_service(Settings(), clock=clock, plugins=pm).register(draft(), actor="x")
     assert case.suggestions == []
     assert "crashing_classifier" in caplog.text and "两个小时" not in caplog.text
+
+
+def test_plugin_migrations_are_collected_in_order_once(tmp_path):
+    from hospital_complaints.storage.sql.config import plugin_migrations
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+
+    class Branches:
+        @hookimpl
+        def hc_register_migrations(self, register):
+            register(first)
+            register(str(second))
+            register(first)  # the same directory twice is kept once
+
+    pm = HCPluginManager()
+    assert plugin_migrations(pm) == []
+    pm.register(Branches(), name="branches")
+    assert plugin_migrations(pm) == [first.resolve(), second.resolve()]
+
+
+def test_a_missing_migration_directory_names_the_plugin(tmp_path):
+    from hospital_complaints.storage.sql.config import plugin_migrations
+
+    class Missing:
+        @hookimpl
+        def hc_register_migrations(self, register):
+            register(tmp_path / "nowhere")
+
+    pm = HCPluginManager()
+    pm.register(Missing(), name="ris_tables")
+    with pytest.raises(PluginError) as info:
+        plugin_migrations(pm)
+    assert "'ris_tables'" in str(info.value) and "nowhere" in str(info.value)
+    assert info.value.zh

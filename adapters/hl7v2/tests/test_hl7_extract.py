@@ -192,3 +192,33 @@ def test_hl7apy_structure_validation_is_available_and_tolerant() -> None:
 
     for name in ("omi_o23_scheduled.hl7", "orm_o01_new_scheduled.hl7", "siu_s12_booked.hl7"):
         assert validate_structure(parse_message((FIXTURES / name).read_bytes())) == []
+
+
+def test_fast_exam_events_equal_validated_ones() -> None:
+    """The fast path builds ``ExamEvent``s without re-validating them: on every fixture they
+    must equal what pydantic's validation builds, field for field and as JSON."""
+    from hospital_complaints.domain.imaging import ExamEvent
+
+    from hc_hl7v2 import split_batch
+
+    count = 0
+    for path in sorted(FIXTURES.glob("*.hl7")):
+        for _, raw in split_batch(path.read_bytes()):
+            try:
+                x = extract_bytes(raw)
+            except Hl7InputError:
+                continue
+            for exam in x.exam_events:
+                validated = ExamEvent.model_validate(exam.model_dump())
+                assert exam == validated and exam.model_dump_json() == \
+                    validated.model_dump_json(), path.name
+                count += 1
+    assert count >= 25
+
+
+def test_an_accession_number_too_long_for_the_core_is_an_error() -> None:
+    raw = (FIXTURES / "orm_o01_new_scheduled.hl7").read_bytes().replace(
+        b"ACC20261120001", b"A" * 201)
+    with pytest.raises(Hl7InputError) as info:
+        extract_bytes(raw)
+    assert "accession_number" in str(info.value) and info.value.ack_code == "AE"

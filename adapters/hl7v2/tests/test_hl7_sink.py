@@ -94,3 +94,49 @@ def test_a_failing_sink_gives_ae_never_aa() -> None:
     out = receive(raw, "peer", _BrokenSink())
     assert out.ack_code == "AE" and out.disposition is None
     assert b"could not be stored" in out.ack
+
+
+def test_sql_sink_finds_duplicates_across_key_chunks(sql_store: SqlStore) -> None:
+    """The applied-key look-up binds at most 500 keys per query: a batch of 1,200 with old
+    and new messages mixed gets every disposition right."""
+    sink = SqlSink(sql_store)
+    raw, events = _good()
+    first = [Incoming(raw, "A^B", f"C{i:05d}", events) for i in range(0, 1200, 2)]
+    assert set(sink.accept_many(first)) == {Disposition.applied}
+    mixed = [Incoming(raw, "A^B", f"C{i:05d}", events) for i in range(1200)]
+    got = sink.accept_many(mixed)
+    assert got == [Disposition.duplicate if i % 2 == 0 else Disposition.applied
+                   for i in range(1200)]
+
+
+def test_sql_sink_events_json_is_each_events_model_dump_json(sql_store: SqlStore) -> None:
+    """The events column holds ``[e.model_dump_json(), ...]`` joined, written in one call."""
+    from hc_hl7v2.sink import _aad
+
+    sink = SqlSink(sql_store)
+    raw, events = _good()
+    several = [*events, *events]
+    sink.accept_many([Incoming(raw, "A^B", "J1", several), Incoming(raw, "A^B", "J2", ()),
+                      Incoming(raw, "A^B", "J3", tuple(events))])
+    with sql_store.read() as conn:
+        rows = list(conn.execute(sa.select(sink.table).order_by(sink.table.c.id)))
+    texts = [sql_store.key_ring.decrypt(r.key_id, r.events, _aad(r.sender, r.control_id), "t")
+             for r in rows]
+    assert texts == [("[" + ",".join(e.model_dump_json() for e in evs) + "]").encode()
+                     for evs in (several, [], events)]
+
+
+def test_events_json_of_a_subclass_keeps_its_own_fields() -> None:
+    from hospital_complaints.domain.imaging import ExamEvent
+
+    from hc_hl7v2.sink import _events_json
+
+    class Tagged(ExamEvent):
+        tag: str = "x"
+
+    _, events = _good()
+    tagged = Tagged(**events[0].model_dump())
+    assert _events_json([]) == b"[]"
+    assert _events_json(events) == ("[" + events[0].model_dump_json() + "]").encode()
+    assert _events_json([tagged]) == ("[" + tagged.model_dump_json() + "]").encode()
+    assert b'"tag":"x"' in _events_json([tagged])

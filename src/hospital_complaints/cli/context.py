@@ -35,12 +35,13 @@ def get_state(ctx: click.Context) -> CliState:
 
 def get_store(ctx: click.Context) -> SqlStore:
     """The database named by --db / HC_DATABASE_URL (default ./hospital-complaints.db),
-    migrated to the current schema on first use."""
-    from ..storage.sql import open_store
+    migrated to the current schema on first use, with the tables of every loaded plugin
+    that registers migrations (``hc_register_migrations``)."""
+    from ..storage.sql.config import open_store, plugin_migrations
 
     state = get_state(ctx)
     if state.store is None:
-        state.store = open_store(state.db_url)
+        state.store = open_store(state.db_url, migrations=plugin_migrations(state.plugins))
     return state.store
 
 

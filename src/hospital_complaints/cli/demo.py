@@ -14,6 +14,7 @@ from ..correlation import build_evidence, build_summary, refresh_complaint_links
 from ..demo.scenario import WEEK_START, demo_imaging, run_scenario
 from ..domain.complaint import Complaint
 from ..domain.taxonomy import Milestone, OutcomeKind, label
+from ..plugins.manager import HCPluginManager
 from ..services.service import ComplaintService, build_service
 from ..sla import Calendars, case_deadlines, status_at
 from ..storage.sql import SqlStore
@@ -88,7 +89,8 @@ def demo_cmd(quiet: bool) -> None:
     if ct.follow_up is not None:
         console.print(f"  follow-up 回访: satisfaction {ct.follow_up.satisfaction}/5")
     console.print(f"  events 事件: {ct.version}, state {label(ct.state)}")
-    _print_correlation(console, store, state.settings.timezone, service, ct.complaint)
+    _print_correlation(console, store, state.settings.timezone, service, ct.complaint,
+                       state.plugins)
 
     closed = sum(1 for c in cases if c.state.value == "closed")
     console.print(
@@ -104,13 +106,24 @@ def demo_cmd(quiet: bool) -> None:
 
 
 def _print_correlation(console: Console, store: SqlStore, tz: str, service: ComplaintService,
-                       complaint: Complaint) -> None:
-    """Load the week's imaging records and show what the exam record says."""
+                       complaint: Complaint, plugins: HCPluginManager) -> None:
+    """Load the week's imaging records and show what the exam record says. The exams come
+    as HL7 v2 messages through the HL7 v2 adapter when it is installed, else directly."""
+    from ..demo.hl7feed import feed_exams
     from ..storage.sql.exams import ImagingRepository
 
     repo = ImagingRepository(store, tz=tz)
     exams, faults, shifts = demo_imaging()
-    repo.add_exams(exams)
+    feed = feed_exams(store, exams, plugins, tz)
+    if feed is None:
+        repo.add_exams(exams)
+        console.print(f"  exams 检查记录: {len(exams)} stored directly (HL7 v2 adapter not "
+                      "installed or disabled)")
+    else:
+        console.print(f"  {feed.render()}")
+        if feed.not_stored or feed.rejected:
+            console.print("  [red]some HL7 messages were not stored; exams stored directly[/]")
+            repo.add_exams(exams)
     repo.add_faults(faults)
     repo.add_shifts(shifts)
     pack = build_evidence(repo, complaint)

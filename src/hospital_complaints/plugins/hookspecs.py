@@ -15,6 +15,7 @@ Conventions (see docs/hooks.md, which a test keeps complete):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import hookspec
@@ -129,4 +130,15 @@ def hc_register_cli_commands(cli: click.Group) -> None:
     """Add sub-commands to the ``hospital-complaints`` command line (``hl7``, ``fhir`` ...).
 
     :param cli: the top-level click group; call ``cli.add_command(...)``.
+    """
+
+
+@hookspec
+def hc_register_migrations(register: Callable[[str | Path], None]) -> None:
+    """Provide Alembic version directories for a plugin's own tables (an Alembic branch).
+
+    :param register: call it once per directory holding the plugin's revision files. Each
+        plugin's chain is its own branch (``branch_labels=("myplugin",)``,
+        ``down_revision=None``, ``depends_on`` a core revision); the core upgrades every
+        registered branch together with its own chain to ``heads``.
     """

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -179,6 +180,25 @@ class HCPluginManager:
 
     def exporters(self) -> dict[str, Exporter]:
         return self._collect("hc_register_exporters", Exporter)
+
+    def migration_locations(self) -> list[Path]:
+        """The Alembic version directories plugins provide (``hc_register_migrations``), in
+        plugin order, each once. A directory that does not exist is a :class:`PluginError`
+        naming the plugin."""
+        found: dict[Path, None] = {}
+        for impl in self._pm.hook.hc_register_migrations.get_hookimpls():
+            def register(directory: str | Path, _plugin: str = impl.plugin_name) -> None:
+                path = Path(directory)
+                if not path.is_dir():
+                    raise PluginError(
+                        f"plugin {_plugin!r} registered the migration directory "
+                        f"{str(path)!r}, which does not exist",
+                        f"插件 {_plugin!r} 注册的迁移目录 {str(path)!r} 不存在",
+                    )
+                found[path.resolve()] = None
+
+            impl.function(**_kwargs(impl, {"register": register}))
+        return list(found)
 
     def add_cli_commands(self, cli: click.Group) -> None:
         self._pm.hook.hc_register_cli_commands(cli=cli)

@@ -45,8 +45,8 @@ def codec_for(name: str, location: str = "MSH-18") -> str:
     if codec is None:
         try:
             codec = codecs.lookup(key).name
-        except LookupError:
-            raise Hl7InputError(location, f"unknown character set {name!r}; supported: "
+        except (LookupError, ValueError):  # ValueError: a NUL in the name
+            raise Hl7InputError(location, f"unknown character set {name[:24]!r}; supported: "
                                 f"{', '.join(sorted(_CHARSETS))}",
                                 code=UNSUPPORTED_VERSION, ack_code="AR") from None
     return codec
@@ -59,15 +59,16 @@ def declared_charset(raw: bytes) -> str | None:
     is ASCII, so this works whatever the body's encoding (UTF-8, GB18030 ...) is, as long as
     MSH-3 to MSH-17 are ASCII (they are identifiers).
     """
-    start = raw.find(b"MSH")
+    start = 0 if raw.startswith(b"MSH") else raw.find(b"MSH")
     if start < 0 or len(raw) < start + 8:
         return None
     sep = raw[start + 3:start + 4]
-    end = len(raw)
-    for term in (b"\r", b"\n"):
-        pos = raw.find(term, start)
-        if 0 <= pos < end:
-            end = pos
+    end = raw.find(b"\r", start)
+    if end < 0:
+        end = len(raw)
+    lf = raw.find(b"\n", start, end)
+    if lf >= 0:
+        end = lf
     if raw.count(sep, start, end) < 17:  # no MSH-18: the common case, no split needed
         return None
     parts = raw[start:end].split(sep)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -14,6 +15,9 @@ import click
 from .extract import ExtractOptions
 from .rows import rows_for
 from .tokenise import split_batch
+
+if TYPE_CHECKING:
+    from .sink import SqlSink
 
 _FILES = click.argument("files", nargs=-1, required=True,
                         type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -29,6 +33,16 @@ def _options(zone: str, charset: str) -> ExtractOptions:
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(f"unknown time zone {zone!r}", param_hint="--zone") from None
     return ExtractOptions(zone=tz, default_charset=charset)
+
+
+def _sql_sink() -> SqlSink:
+    """The sink on the CLI's database (--db), exams in the deployment's time zone."""
+    from hospital_complaints.cli.context import get_state, get_store
+
+    from .sink import SqlSink
+
+    ctx = click.get_current_context()
+    return SqlSink(get_store(ctx), tz=get_state(ctx).settings.timezone)
 
 
 @click.group("hl7")
@@ -67,13 +81,10 @@ def listen_cmd(host: str, port: int, zone: str, charset: str) -> None:
     Each message is acknowledged (AA) only after it is stored; bad ones get AE/AR with an ERR
     segment and are stored too. Stop with Ctrl-C.
     """
-    from hospital_complaints.cli.context import get_store
-
     from .mllp import MllpListener
-    from .sink import SqlSink
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    sink = SqlSink(get_store(click.get_current_context()))
+    sink = _sql_sink()
     listener = MllpListener(sink, host=host, port=port, opts=_options(zone, charset))
 
     async def run() -> None:
@@ -98,12 +109,9 @@ def listen_cmd(host: str, port: int, zone: str, charset: str) -> None:
 def import_cmd(files: tuple[Path, ...], zone: str, charset: str, batch_size: int,
                no_progress: bool) -> None:
     """Backfill: store every message of FILES in the database (--db), like the listener."""
-    from hospital_complaints.cli.context import get_store
-
     from .backfill import import_files
-    from .sink import SqlSink
 
-    sink = SqlSink(get_store(click.get_current_context()))
+    sink = _sql_sink()
     summary = import_files(list(files), sink, _options(zone, charset), batch_size=batch_size,
                            progress=not no_progress)
     click.echo(summary.render())

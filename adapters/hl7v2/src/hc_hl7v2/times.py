@@ -20,8 +20,34 @@ _DTM = re.compile(
 _OFFSETS: dict[str, timezone] = {}
 
 
+# (value, zone) -> datetime: feeds repeat times (MSH-7 of a batch, the slots of a day), and a
+# datetime is immutable, so one object serves every message. Bounded: cleared when full.
+DTM_CACHE: dict[tuple[str, tzinfo], datetime] = {}
+DTM_CACHE_MAX = 8192
+
+
 def parse_dtm(value: str, location: str, zone: tzinfo = DEFAULT_ZONE) -> datetime | None:
-    """``None`` for an empty value; otherwise an aware datetime or :class:`Hl7InputError`."""
+    """``None`` for an empty value; otherwise an aware datetime or :class:`Hl7InputError`
+    naming ``location``. Results are cached by ``(value, zone)`` (errors are not)."""
+    key = (value, zone)
+    got = DTM_CACHE.get(key)
+    if got is not None:
+        return got
+    result = _parse(value, location, zone)
+    if result is not None:
+        if len(DTM_CACHE) >= DTM_CACHE_MAX:
+            DTM_CACHE.clear()
+        DTM_CACHE[key] = result
+    return result
+
+
+def cached_dtm(value: str, zone: tzinfo = DEFAULT_ZONE) -> datetime | None:
+    """What :func:`parse_dtm` returned for ``(value, zone)`` before, or ``None``: lets a
+    caller skip building the error location when the value was seen before."""
+    return DTM_CACHE.get((value, zone))
+
+
+def _parse(value: str, location: str, zone: tzinfo) -> datetime | None:
     value = value.strip()
     if not value:
         return None

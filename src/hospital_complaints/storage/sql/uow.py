@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from typing import Any, Self
 import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -145,19 +147,50 @@ class SqlStore:
 
     # -- schema ----------------------------------------------------------------------------
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Create or migrate the tables (Alembic, shipped in the package; no alembic.ini)."""
+    def upgrade(self, revision: str = "heads",
+                version_locations: Sequence[str | Path] = ()) -> None:
+        """Create or migrate the tables (Alembic, shipped in the package; no alembic.ini).
+
+        ``version_locations`` adds plugins' Alembic branches (directories of revision files,
+        from the ``hc_register_migrations`` hook); they are upgraded together with the core's
+        chain to ``revision`` (default ``heads``: every branch to its newest revision).
+        A branch recorded in the database whose directory is not given now (its plugin is not
+        installed or disabled) is left as it is, so the core's chain still upgrades.
+        """
         cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+        locations = dict.fromkeys(str(Path(p).resolve()) for p in
+                                  (MIGRATIONS / "versions", *version_locations))
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option("version_locations",
+                            os.pathsep.join(locations).replace("%", "%%"))
         cfg.attributes["hc_schema"] = self.schema
         cfg.attributes["hc_prefix"] = self.prefix
+        known = {r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()}
         with self._connect() as conn:
             if self.schema is not None and self.dialect == "postgresql":
                 conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                 conn.commit()
+            version = self._version_table(conn)
+            hidden: list[str] = []
+            if version is not None:
+                rows = [r[0] for r in conn.execute(sa.select(version.c.version_num))]
+                hidden = [r for r in rows if r not in known]
+                if hidden:  # another branch's revision: keep it out of Alembic's way
+                    conn.execute(sa.delete(version).where(version.c.version_num.in_(hidden)))
             cfg.attributes["connection"] = conn
             alembic_command.upgrade(cfg, revision)
+            if hidden and version is not None:
+                conn.execute(sa.insert(version), [{"version_num": r} for r in hidden])
             conn.commit()
+
+    def _version_table(self, conn: Connection) -> sa.Table | None:
+        """The Alembic version table when it exists (``<prefix>alembic_version``)."""
+        name = f"{self.prefix}alembic_version"
+        if not sa.inspect(conn).has_table(name, schema=self.schema):
+            return None
+        return sa.Table(name, sa.MetaData(), sa.Column("version_num", sa.String(32)),
+                        schema=self.schema)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work: pass ``store.unit_of_work`` as ``build_service(uow_factory=)``."""

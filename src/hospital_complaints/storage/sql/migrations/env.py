@@ -2,7 +2,9 @@
 
 ``config.attributes`` carries ``connection``, ``hc_schema`` and ``hc_prefix``; there is no
 alembic.ini. The version table is ``<prefix>alembic_version`` in the chosen schema, so several
-stores can share one database.
+stores can share one database. The same environment runs plugins' branches (hook
+``hc_register_migrations``): their revision files read ``hc_prefix``/``hc_schema`` from
+``context.config.attributes`` too, and their heads are rows of the same version table.
 """
 
 from __future__ import annotations

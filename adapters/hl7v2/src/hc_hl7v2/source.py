@@ -1,0 +1,89 @@
+"""HL7 v2 files as an :class:`~hospital_complaints.domain.imaging.ExamSource`: a host reads
+exam events from a RIS's message archive through the core's generic interface
+(``plugins.exam_sources()``), without the MLLP listener or the message table.
+
+Registered by the plugin when ``HC_HL7_EXAM_FILES`` is set: file paths or glob patterns
+separated by the OS path separator (``:`` on Linux), read each time the source is read.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from hospital_complaints.domain.imaging import ExamEvent
+from hospital_complaints.errors import ConfigError
+
+from .errors import Hl7InputError
+from .extract import DEFAULT_OPTIONS, ExtractOptions, extract_bytes
+from .tokenise import split_batch
+
+log = logging.getLogger(__name__)
+
+FILES_VAR = "HC_HL7_EXAM_FILES"
+SOURCE_ID = "hl7v2:files"
+
+
+class Hl7FileSource:
+    """Exam events of every usable message in HL7 v2 files (single messages, several one
+    after another, or FHS/BHS batches), in file order.
+
+    A message that cannot be used is skipped and listed in :attr:`skipped` as
+    ``(file@byte-offset, reason)`` (the reason names the field, never a patient value);
+    a file that cannot be read is a :class:`ConfigError` naming it.
+
+    :param patterns: paths or glob patterns, or a callable giving them (read on each
+        :meth:`read_exam_events`).
+    """
+
+    def __init__(self, patterns: Sequence[str | Path] | Callable[[], Sequence[str | Path]],
+                 opts: ExtractOptions = DEFAULT_OPTIONS, id: str = SOURCE_ID) -> None:
+        self.id = id
+        self._patterns = patterns
+        self.opts = opts
+        self.skipped: list[tuple[str, str]] = []
+
+    def files(self) -> list[Path]:
+        """The files the patterns name now, sorted within each pattern, each once."""
+        patterns = self._patterns() if callable(self._patterns) else self._patterns
+        found: dict[Path, None] = {}
+        for pattern in patterns:
+            text = str(pattern)
+            matches = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
+            if not matches:
+                raise ConfigError(f"{FILES_VAR}: no file matches {text!r}",
+                                  f"{FILES_VAR}：没有与 {text!r} 匹配的文件")
+            for m in matches:
+                found.setdefault(Path(m), None)
+        return list(found)
+
+    def read_exam_events(self) -> Iterator[ExamEvent]:
+        self.skipped = []
+        for path in self.files():
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"cannot read HL7 file {path}: {exc.strerror}",
+                                  f"无法读取 HL7 文件 {path}：{exc.strerror}") from None
+            for offset, raw in split_batch(data):
+                try:
+                    extraction = extract_bytes(raw, self.opts)
+                except Hl7InputError as exc:
+                    self.skipped.append((f"{path.name}@{offset}", exc.reason))
+                    continue
+                yield from extraction.exam_events
+        if self.skipped:
+            log.warning("%s: %d unusable HL7 message(s) skipped", self.id, len(self.skipped))
+
+
+def source_from_env(environ: Mapping[str, str] | None = None) -> Hl7FileSource | None:
+    """The source ``HC_HL7_EXAM_FILES`` configures, or ``None`` when it is not set."""
+    env = os.environ if environ is None else environ
+    value = env.get(FILES_VAR, "").strip()
+    if not value:
+        return None
+    patterns = [p for p in value.split(os.pathsep) if p.strip()]
+    return Hl7FileSource(patterns)

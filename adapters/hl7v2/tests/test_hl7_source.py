@@ -1,0 +1,54 @@
+"""The adapter as an ``ExamSource`` (hook ``hc_register_exam_sources``): HL7 v2 files read
+through the core's generic interface."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hospital_complaints import HCPluginManager
+from hospital_complaints.domain.imaging import ExamSource
+from hospital_complaints.errors import ConfigError
+from hospital_complaints.storage.sql import SqlStore
+from hospital_complaints.storage.sql.exams import ImagingRepository
+
+from hc_hl7v2.source import FILES_VAR, SOURCE_ID, Hl7FileSource
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _plugins() -> HCPluginManager:
+    pm = HCPluginManager()
+    pm.load_entrypoints()
+    return pm
+
+
+def test_not_registered_without_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(FILES_VAR, raising=False)
+    assert SOURCE_ID not in _plugins().exam_sources()
+
+
+def test_registered_source_reads_exam_events_from_files(
+        monkeypatch: pytest.MonkeyPatch, sql_store: SqlStore) -> None:
+    monkeypatch.setenv(FILES_VAR, os.pathsep.join(
+        [str(FIXTURES / "orm_o01_*.hl7"), str(FIXTURES / "oru_r01_final.hl7"),
+         str(FIXTURES / "bad_time.hl7")]))
+    source = _plugins().exam_sources()[SOURCE_ID]
+    assert isinstance(source, ExamSource) and source.id == SOURCE_ID
+    events = list(source.read_exam_events())
+    assert len(events) == 6 and {e.source for e in events} == {"hl7v2"}
+    assert {e.event.value for e in events} >= {"scheduled", "started", "completed",
+                                               "final_report", "cancelled"}
+    assert isinstance(source, Hl7FileSource)
+    assert [reason.split(":")[0] for _, reason in source.skipped] == ["ORC-9"]
+    sql_store.upgrade()
+    repo = ImagingRepository(sql_store)
+    assert repo.add_exam_events(source.read_exam_events()) == 6
+    assert [e.event.value for e in repo.timeline("ACC20261120001")][-1] == "final_report"
+
+
+def test_a_pattern_matching_nothing_is_named(tmp_path: Path) -> None:
+    source = Hl7FileSource([tmp_path / "missing-*.hl7"])
+    with pytest.raises(ConfigError, match="missing-"):
+        list(source.read_exam_events())
