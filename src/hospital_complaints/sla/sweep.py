@@ -145,23 +145,37 @@ def _triples(cases: list[CaseClock],
     return zip(map(cases.__getitem__, findings.positions), pairs, pairs, strict=True)
 
 
-def _items(found: _Found, status: DeadlineStatus) -> list[SweepItem]:
-    if status is DeadlineStatus.BREACHED:
-        return [_new(SweepItem, (c.reference, s.name, status, due, s.provisional, s.policy,
-                                 c.department, s.met_at(c)))
-                for c, s, due in _triples(found.cases, found.late)]
-    kind = DUE_SOON if status is DeadlineStatus.DUE_SOON else OVERDUE
+def _breached(found: _Found) -> list[SweepItem]:
+    status = DeadlineStatus.BREACHED
     return [_new(SweepItem, (c.reference, s.name, status, due, s.provisional, s.policy,
-                             c.department, None))
-            for c, s, due in _triples(found.cases, found.pending) if s.kind is kind]
+                             c.department, s.met_at(c)))
+            for c, s, due in _triples(found.cases, found.late)]
+
+
+def _pending_lists(found: _Found) -> tuple[list[SweepItem], list[SweepItem], list[Alert]]:
+    """Due soon, overdue and new alerts in one pass over the pending findings (reading one of
+    the item lists usually means reading them all: the CLI and ``to_json`` do)."""
+    due_soon: list[SweepItem] = []
+    overdue: list[SweepItem] = []
+    alerts: list[Alert] = []
+    add_soon, add_over, add_alert = due_soon.append, overdue.append, alerts.append
+    soon, over = DeadlineStatus.DUE_SOON, DeadlineStatus.OVERDUE
+    for c, s, due in _triples(found.cases, found.pending):
+        ref = c.reference
+        if s.kind is DUE_SOON:
+            add_soon(_new(SweepItem, (ref, s.name, soon, due, s.provisional, s.policy,
+                                      c.department, None)))
+        else:
+            add_over(_new(SweepItem, (ref, s.name, over, due, s.provisional, s.policy,
+                                      c.department, None)))
+        if s.key not in c.alerts:
+            add_alert(_new(Alert, (ref, s.name, s.kind, due, s.policy, s.provisional)))
+    return due_soon, overdue, alerts
 
 
 def _alerts(found: _Found) -> list[Alert]:
     return [_new(Alert, (c.reference, s.name, s.kind, due, s.policy, s.provisional))
             for c, s, due in _triples(found.cases, found.pending) if s.key not in c.alerts]
-
-
-_STATUSES = (DeadlineStatus.DUE_SOON, DeadlineStatus.OVERDUE, DeadlineStatus.BREACHED)
 
 
 class SweepResult:
@@ -230,7 +244,14 @@ class SweepResult:
             found = self._found
             assert found is not None  # a result without lists is a compact one
             with _collector_paused(found.pause_gc):  # millions of tuples: _CollectorPause
-                built = _alerts(found) if index == 3 else _items(found, _STATUSES[index])
+                if index in (0, 1):  # both item lists (and the alerts) in one pass
+                    lists[0], lists[1], alerts = _pending_lists(found)
+                    if lists[3] is None:
+                        lists[3] = alerts
+                    built = lists[index]
+                    assert built is not None
+                    return built
+                built = _alerts(found) if index == 3 else _breached(found)
             lists[index] = built
         return built
 
