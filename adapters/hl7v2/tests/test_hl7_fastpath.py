@@ -55,6 +55,7 @@ def _clear_caches() -> None:
     extract_module._MODALITIES.clear()
     extract_module._UIDS_SEEN.clear()
     tokenise_module._INDEXES.clear()
+    tokenise_module._HEADS.clear()
     times_module.DTM_CACHE.clear()
 
 
@@ -252,3 +253,35 @@ def test_fast_built_extraction_equals_a_constructed_one() -> None:
     assert dataclasses.replace(x) == x and x.note is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         x.note = "changed"  # type: ignore[misc]
+
+
+_SPECS = ("_ORDER_DONE_SPEC", "_ORDER_SPEC", "_REPORT_SPEC", "_DOCUMENT_SPEC", "_SIU_SPEC",
+          "_ADT_SPEC")
+
+
+def test_compiled_values_read_what_the_loop_reads() -> None:
+    """``_Reader.values`` runs code compiled per group and spec; the loop it unrolls
+    (``_Reader._values_loop``) is the reference: same values, same sources, same errors."""
+    from hc_hl7v2 import parse_message
+
+    checked = 0
+    for raw in _variants():
+        try:
+            msg = parse_message(raw)
+            _, mtype, _ = msg.header()
+            shape = extract_module._shape(msg, mtype)
+        except Hl7InputError:
+            continue
+        if shape is None:
+            continue
+        for group in shape.groups:
+            for name in _SPECS:
+                spec = getattr(extract_module, name)
+                fresh = parse_message(raw)  # its own cache of split segments
+                fresh.header()
+                r1 = extract_module._Reader(msg, group, extract_module.DEFAULT_OPTIONS)
+                r2 = extract_module._Reader(fresh, group, extract_module.DEFAULT_OPTIONS)
+                assert r1.values(spec) == r2._values_loop(spec)
+                assert r1.sources == r2.sources
+                checked += 1
+    assert checked > 100

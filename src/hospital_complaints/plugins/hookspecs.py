@@ -139,6 +139,7 @@ def hc_register_migrations(register: Callable[[str | Path], None]) -> None:
 
     :param register: call it once per directory holding the plugin's revision files. Each
         plugin's chain is its own branch (``branch_labels=("myplugin",)``,
-        ``down_revision=None``, ``depends_on`` a core revision); the core upgrades every
-        registered branch together with its own chain to ``heads``.
+        ``down_revision=None``, no ``depends_on`` on a core revision: see docs/hooks.md);
+        the core upgrades every registered branch together with its own chain to ``heads``
+        (:meth:`HCPluginManager.migration_locations` collects them).
     """

@@ -15,11 +15,11 @@ from typing import Any, NamedTuple
 
 from hospital_complaints.domain.imaging import ExamEvent
 from hospital_complaints.domain.taxonomy import ExamEventType
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import REQUIRED_FIELD_MISSING, UNSUPPORTED_VERSION, Hl7InputError
 from .times import DEFAULT_ZONE, DTM_CACHE, cached_dtm, parse_dtm
-from .tokenise import Message, parse_message, unescape
+from .tokenise import _STANDARD, Message, parse_message, unescape
 
 SOURCE = "hl7v2"
 E = ExamEventType
@@ -116,12 +116,28 @@ def _trusted_exam_event(values: dict[str, Any]) -> ExamEvent:
     result equals a validated event (see ``_TRUSTED_OK``); a test checks it on every fixture.
     """
     event = object.__new__(ExamEvent)
-    _set = object.__setattr__
-    _set(event, "__dict__", values)
-    _set(event, "__pydantic_fields_set__", _FIELDS_SET.copy())
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
+    # BaseModel's slot descriptors, called directly: object.__setattr__ would look each up
+    _SET_DICT(event, values)
+    _SET_FIELDS_SET(event, _FIELDS_SET.copy())
+    _SET_EXTRA(event, None)
+    _SET_PRIVATE(event, None)
     return event
+
+
+def _slot_setter(name: str) -> Callable[[object, object], None]:
+    """The setter of BaseModel's slot ``name`` (``__dict__`` and the three
+    ``__pydantic_*__``); ``object.__setattr__`` should a pydantic version not have it."""
+    descriptor = vars(BaseModel).get(name)
+    setter: Callable[[object, object], None] | None = getattr(descriptor, "__set__", None)
+    if setter is not None:
+        return setter
+    return lambda obj, value: object.__setattr__(obj, name, value)
+
+
+_SET_DICT = _slot_setter("__dict__")
+_SET_FIELDS_SET = _slot_setter("__pydantic_fields_set__")
+_SET_EXTRA = _slot_setter("__pydantic_extra__")
+_SET_PRIVATE = _slot_setter("__pydantic_private__")
 
 
 def _trusted_matches_validated() -> bool:
@@ -235,13 +251,24 @@ class _Group:
     be changed after it was built. Specs (module constants) are cached by ``id``, checked to
     be the same object."""
 
-    __slots__ = ("_resolved", "_where", "seg")
+    __slots__ = ("_readers", "_resolved", "_where", "seg")
 
     def __init__(self, seg: dict[str, int], pid: int | None = None) -> None:
         self.seg = seg
         # paths resolve against the group's segments plus the message's PID (PID-3)
         self._where = seg if pid is None else {**seg, "PID": pid}
         self._resolved: dict[int, tuple[_Spec, _Resolved]] = {}
+        self._readers: dict[int, tuple[_Spec, _ValuesFn]] = {}
+
+    def reader(self, spec: _Spec) -> _ValuesFn:
+        """:meth:`_Reader.values` for ``spec`` in this group, compiled once (see
+        :func:`_compile_values`)."""
+        cached = self._readers.get(id(spec))
+        if cached is not None and cached[0] is spec:  # the same object, not a reused id
+            return cached[1]
+        fn = _compile_values(self.resolve(spec), len(spec))
+        self._readers[id(spec)] = (spec, fn)
+        return fn
 
     def resolve(self, spec: _Spec) -> _Resolved:
         """``spec`` (``(name, paths)`` pairs) with every path made ``(index, field,
@@ -257,6 +284,56 @@ class _Group:
         got = tuple(entry for entry in resolved if entry[2])
         self._resolved[id(spec)] = (spec, got)
         return got
+
+
+_STANDARD_DELIMS = (_STANDARD.repetition, _STANDARD.component, _STANDARD.subcomponent,
+                    _STANDARD.escape)
+
+
+# (message, its split-segment cache, sources, repetition, component, subcomponent and escape
+# characters) -> the value of each name of a spec (see _Reader.values)
+_ValuesFn = Callable[[Message, dict[int, list[str]], dict[str, _At], str, str, str, str],
+                     list[str | None]]
+
+
+def _compile_values(resolved: _Resolved, size: int) -> _ValuesFn:
+    """A function doing what :meth:`_Reader._values_loop` does for one resolved spec, with
+    the loops unrolled: segments, fields and components are constants in its code, each
+    segment it reads is split once up front (into the message's cache, as ``fields_at``
+    does) and no path is looked up at run time. Built once per group and spec: this is the
+    hot loop of the fast path. Its code is made only of integers and ``repr`` of the names."""
+    used = sorted({idx for _, _, ats in resolved for idx, _, _ in ats})
+    lines = ["def _values(msg, split, sources, rep, comp, sub, esc):",
+             f"    out = [None] * {int(size)}"]
+    if any(idx != 0 for idx in used):
+        lines += ["    segments = msg.segments", "    fsep = msg.encoding.field"]
+    for idx in used:  # Message.fields_at, inline (it treats MSH apart)
+        split = "msg.fields_at(0)" if idx == 0 else f"segments[{int(idx)}].split(fsep)"
+        lines += [f"    f{idx} = split.get({idx})", f"    if f{idx} is None:",
+                  f"        f{idx} = split[{idx}] = {split}", f"    n{idx} = len(f{idx})"]
+    pad = " " * 16
+    first = [  # up to the first delimiter (repetition, component, sub-): Message.pick
+        "if comp in v:", "    v = v[:v.index(comp)]", "if rep in v:", "    v = v[:v.index(rep)]",
+        "if sub in v:", "    v = v[:v.index(sub)]", "if esc in v:",
+        "    v = unescape(v, msg.encoding)", "elif v == '\"\"':", "    v = ''"]
+    for k, name, ats in resolved:
+        lines.append(f"    while True:  # {k}")  # one block per name: break when found
+        for idx, n, c in ats:
+            lines += [f"        if {int(n)} < n{idx}:", f"            v = f{idx}[{int(n)}]",
+                      "            if v:"]
+            if c == 1:
+                lines += [pad + line for line in first]
+            else:
+                lines.append(f"{pad}v = msg.pick(v, {int(c)})")
+            lines += [f"{pad}v = v.strip()", f"{pad}if v:",
+                      f"{pad}    sources[{name!r}] = ({int(idx)}, {int(n)}, {int(c)})",
+                      f"{pad}    out[{int(k)}] = v", f"{pad}    break"]
+        lines.append("        break")
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"unescape": unescape}
+    exec("\n".join(lines), namespace)  # generated from integers and repr'd names only
+    fn: _ValuesFn = namespace["_values"]
+    return fn
 
 
 class _Reader:
@@ -275,7 +352,8 @@ class _Reader:
         self.warnings: list[str] = []
         enc = msg.encoding
         #: repetition, component, subcomponent and escape characters
-        self.delims = (enc.repetition, enc.component, enc.subcomponent, enc.escape)
+        self.delims = _STANDARD_DELIMS if enc is _STANDARD else (
+            enc.repetition, enc.component, enc.subcomponent, enc.escape)
 
     def fields(self, seg: str) -> list[str]:
         """The fields of the group's ``seg`` (empty when the group has none)."""
@@ -285,6 +363,16 @@ class _Reader:
     def values(self, spec: _Spec) -> list[str | None]:
         """For each ``(name, paths)`` of ``spec``: the first non-empty value (stripped), its
         source recorded as ``name``'s; ``None`` when every path is empty."""
+        rep, comp, sub, esc = self.delims
+        group = self.group
+        cached = group._readers.get(id(spec))  # group.reader(spec), inline
+        fn = cached[1] if cached is not None and cached[0] is spec else group.reader(spec)
+        msg = self.msg
+        return fn(msg, msg._fields, self.sources, rep, comp, sub, esc)
+
+    def _values_loop(self, spec: _Spec) -> list[str | None]:
+        """What the compiled :meth:`values` does, as a loop (the reference the tests compare
+        the compiled code with)."""
         msg = self.msg
         split = msg._fields  # the message's cache of split segments (same package)
         segments = msg.segments
@@ -474,8 +562,9 @@ def _event(msg: Message, r: _Reader, kind: ExamEventType, spec: _Spec,
         modality = _MODALITIES.get(modality) or _modality(r, modality)
     # every field, in order: tuple.__new__ skips the NamedTuple's generated __new__
     return tuple.__new__(Hl7Event, (
-        msg.control_id, msg.message_type, kind, r.sources, accession, placer, filler,
-        requested, uid, patient, modality, station, room, occurred, scheduled,
+        msg.control_id if msg._cid is None else msg._cid,  # set by header(): no property
+        msg.message_type if msg._mtype is None else msg._mtype, kind, r.sources, accession,
+        placer, filler, requested, uid, patient, modality, station, room, occurred, scheduled,
         tuple(r.warnings) if r.warnings else ()))
 
 
@@ -598,6 +687,9 @@ _SHAPES: dict[tuple[str, tuple[str, ...]], _Shape | None] = {}
 _SHAPES_MAX = 4096  # feeds send a handful of shapes; a flood of odd ones only clears it
 
 
+_UNKNOWN = _Shape(lambda msg, shape, opts: [], [], {})  # a shape not in _SHAPES yet
+
+
 def _shape(msg: Message, mtype: str) -> _Shape | None:
     """The cached shape of ``msg``, whose message type is ``mtype``."""
     key = (mtype, msg.names)
@@ -623,7 +715,9 @@ def extract(msg: Message, opts: ExtractOptions = DEFAULT_OPTIONS) -> Extraction:
     if version and version[:2] != "2.":
         raise Hl7InputError("MSH-12", f"version {version!r} is not HL7 v2.x",
                             code=UNSUPPORTED_VERSION, ack_code="AR")
-    shape = _shape(msg, mtype)
+    shape = _SHAPES.get((mtype, msg.names), _UNKNOWN)  # _shape(msg, mtype), inline
+    if shape is _UNKNOWN:
+        shape = _shape(msg, mtype)
     if shape is None:
         return Extraction(msg, [], [], note=f"message type {mtype} carries no exam events here; "
                           "stored and acknowledged, not used")

@@ -102,16 +102,25 @@ class Message:
         segments = text.split("\r")
         sep = text[3:4]
         if text.startswith("MSH") and sep and not sep.isspace():
+            encoding = _STANDARD if text[3:9] == "|^~\\&|" else _encoding_of(segments[0])
+            # each segment's first 4 characters (id and separator): a shape seen before
+            # needs no check (the heads decide it: the separator is heads[0][3])
+            heads = tuple([seg[:4] for seg in segments])
+            known = _HEADS.get(heads)
+            if known is not None:
+                return cls(segments, encoding, text, charset, known[1], known[0])
             # the common case, checked in one pass: every segment is an id and a separator
             # (or a bare id), no blank lines; the ids are checked once per shape below
             for seg in segments:
                 if seg[3:4] != sep and (len(seg) != 3 or seg.isspace()):
                     return cls._from_segments(split_segments(text), text, charset)
-            encoding = _STANDARD if text[3:9] == "|^~\\&|" else _encoding_of(segments[0])
             names = tuple([seg[:3] for seg in segments])
             index = _INDEXES.get(names)
             if index is None:
                 index = _index_of(names, segments, sep)
+            if len(_HEADS) >= _INDEXES_MAX:
+                _HEADS.clear()
+            _HEADS[heads] = (names, index)
             return cls(segments, encoding, text, charset, index, names)
         return cls._from_segments(split_segments(text), text, charset)
 
@@ -254,23 +263,38 @@ class Message:
             self._cid = cid
         if self._mtype is None:
             raw = msh[9] if n > 9 else ""
-            if comp in raw and not (rep in raw or esc in raw or raw.count(comp) > 2 or
-                                    sub in raw):
-                parts = raw.split(comp)  # the common "ORM^O01" or "ORM^O01^ORM_O01"
-                code, trigger = parts[0], parts[1]
-                if trigger == '""':
-                    trigger = ""
-                if code == '""':
-                    code = ""
+            if enc is _STANDARD:  # MSH-9 as sent -> message type: a handful per feed
+                mtype = _STANDARD_TYPES.get(raw)
+                if mtype is None:
+                    mtype = self._message_type(raw)
+                    if len(_STANDARD_TYPES) >= 1024:
+                        _STANDARD_TYPES.clear()
+                    _STANDARD_TYPES[raw] = mtype
+                self._mtype = mtype
             else:
-                code = first(raw)
-                trigger = self.pick(raw, 2) if comp in raw else ""
-            self._mtype = f"{code}^{trigger}" if trigger else code
+                self._mtype = self._message_type(raw)
         version = msh[12] if n > 12 else ""
         if comp in version or rep in version or sub in version or esc in version or \
                 version == '""':
             version = first(version)
         return self._cid, self._mtype, version
+
+    def _message_type(self, raw: str) -> str:
+        """MSH-9 as sent (``raw``) -> ``code^trigger`` (see :attr:`message_type`)."""
+        enc = self.encoding
+        rep, comp, sub, esc = enc.repetition, enc.component, enc.subcomponent, enc.escape
+        if comp in raw and not (rep in raw or esc in raw or raw.count(comp) > 2 or
+                                sub in raw):
+            parts = raw.split(comp)  # the common "ORM^O01" or "ORM^O01^ORM_O01"
+            code, trigger = parts[0], parts[1]
+            if trigger == '""':
+                trigger = ""
+            if code == '""':
+                code = ""
+        else:
+            code = self.first_component(raw)
+            trigger = self.pick(raw, 2) if comp in raw else ""
+        return f"{code}^{trigger}" if trigger else code
 
     @property
     def control_id(self) -> str:
@@ -294,6 +318,11 @@ class Message:
 # of one shape, so never changed. Bounded: cleared when full.
 _INDEXES: dict[tuple[str, ...], dict[str, list[int]]] = {}
 _INDEXES_MAX = 4096
+# MSH-9 as sent -> message type, for messages with the standard delimiters. Bounded.
+_STANDARD_TYPES: dict[str, str] = {}
+# the first 4 characters of each segment -> (segment ids, index), for the heads that passed
+# :meth:`Message.from_text`'s one-pass check and whose ids were checked. Bounded likewise.
+_HEADS: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, list[int]]]] = {}
 
 
 def _index_of(names: tuple[str, ...], segments: list[str], sep: str) -> dict[str, list[int]]:
