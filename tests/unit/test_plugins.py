@@ -142,8 +142,6 @@ def test_a_crashing_classifier_does_not_block_intake(clock, caplog):
 
 
 def test_plugin_migrations_are_collected_in_order_once(tmp_path):
-    from hospital_complaints.storage.sql.config import plugin_migrations
-
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir()
     second.mkdir()
@@ -156,14 +154,12 @@ def test_plugin_migrations_are_collected_in_order_once(tmp_path):
             register(first)  # the same directory twice is kept once
 
     pm = HCPluginManager()
-    assert plugin_migrations(pm) == []
+    assert pm.migration_locations() == []
     pm.register(Branches(), name="branches")
-    assert plugin_migrations(pm) == [first.resolve(), second.resolve()]
+    assert pm.migration_locations() == [first.resolve(), second.resolve()]
 
 
 def test_a_missing_migration_directory_names_the_plugin(tmp_path):
-    from hospital_complaints.storage.sql.config import plugin_migrations
-
     class Missing:
         @hookimpl
         def hc_register_migrations(self, register):
@@ -172,6 +168,6 @@ def test_a_missing_migration_directory_names_the_plugin(tmp_path):
     pm = HCPluginManager()
     pm.register(Missing(), name="ris_tables")
     with pytest.raises(PluginError) as info:
-        plugin_migrations(pm)
+        pm.migration_locations()
     assert "'ris_tables'" in str(info.value) and "nowhere" in str(info.value)
     assert info.value.zh

@@ -52,3 +52,20 @@ def test_a_pattern_matching_nothing_is_named(tmp_path: Path) -> None:
     source = Hl7FileSource([tmp_path / "missing-*.hl7"])
     with pytest.raises(ConfigError, match="missing-"):
         list(source.read_exam_events())
+
+
+def test_times_without_an_offset_are_read_in_hc_timezone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cancel order sends ORC-9 20261120095500 without an offset: the deployment's zone."""
+    from hc_hl7v2.source import source_from_env
+
+    monkeypatch.setenv(FILES_VAR, str(FIXTURES / "orm_o01_cancel.hl7"))
+    monkeypatch.setenv("HC_TIMEZONE", "Europe/London")
+    source = source_from_env()
+    assert source is not None
+    [event] = list(source.read_exam_events())
+    assert event.occurred_at is not None
+    assert event.occurred_at.isoformat() == "2026-11-20T09:55:00+00:00"
+    monkeypatch.setenv("HC_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="HC_TIMEZONE"):
+        source_from_env()

@@ -37,11 +37,11 @@ def get_store(ctx: click.Context) -> SqlStore:
     """The database named by --db / HC_DATABASE_URL (default ./hospital-complaints.db),
     migrated to the current schema on first use, with the tables of every loaded plugin
     that registers migrations (``hc_register_migrations``)."""
-    from ..storage.sql.config import open_store, plugin_migrations
+    from ..storage.sql.config import open_store
 
     state = get_state(ctx)
     if state.store is None:
-        state.store = open_store(state.db_url, migrations=plugin_migrations(state.plugins))
+        state.store = open_store(state.db_url, migrations=state.plugins.migration_locations())
     return state.store
 
 

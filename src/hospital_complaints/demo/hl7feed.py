@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from ..correlation.records import ExamRecord
@@ -58,7 +59,7 @@ def feed_exams(store: SqlStore, exams: list[ExamRecord], plugins: HCPluginManage
     rendered = list(ExamRenderer(prefix="DEMO").feed(exams))
     sink = SqlSink(store, tz=tz)
     summary = import_messages([(f"demo message {i}", m.raw) for i, m in enumerate(rendered)],
-                              sink, ExtractOptions(), batch_size=500)
+                              sink, ExtractOptions(zone=ZoneInfo(tz)), batch_size=500)
     return Hl7Feed(messages=summary.messages, exams=len({e.accession_number for e in exams}),
                    exam_events=summary.exam_events, applied=summary.applied,
                    duplicates=summary.duplicates, rejected=len(summary.rejected),

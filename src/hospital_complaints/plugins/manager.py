@@ -183,8 +183,8 @@ class HCPluginManager:
 
     def migration_locations(self) -> list[Path]:
         """The Alembic version directories plugins provide (``hc_register_migrations``), in
-        plugin order, each once. A directory that does not exist is a :class:`PluginError`
-        naming the plugin."""
+        the order the plugins were registered, each once. A directory that does not exist
+        is a :class:`PluginError` naming the plugin."""
         found: dict[Path, None] = {}
         for impl in self._pm.hook.hc_register_migrations.get_hookimpls():
             def register(directory: str | Path, _plugin: str = impl.plugin_name) -> None:

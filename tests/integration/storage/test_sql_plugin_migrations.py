@@ -177,3 +177,42 @@ def test_hl7_branch_honours_the_table_prefix(tmp_path: Path, key_ring: KeyRing) 
         assert "hc_hl7_messages" not in _tables(store)
     finally:
         store.dispose()
+
+
+_SCHEMA_LINE = '                    schema=attrs.get("hc_schema"))'
+FAILING = BRANCH.replace('"demo_0001"', '"bad_0001"').replace('("demo",)', '("bad",)').replace(
+    "demo_things", "bad_things").replace(
+    _SCHEMA_LINE, _SCHEMA_LINE + '\n    raise RuntimeError("migration failed")')
+
+
+def test_a_failed_upgrade_keeps_the_record_of_a_plugin_not_loaded(
+        store: SqlStore, tmp_path: Path) -> None:
+    """The absent plugin's version row is set aside during an upgrade; when a migration then
+    fails (after DDL, which MariaDB commits implicitly), the row is put back."""
+    assert "raise RuntimeError" in FAILING
+    demo, bad = tmp_path / "demo_versions", tmp_path / "bad_versions"
+    demo.mkdir()
+    bad.mkdir()
+    (demo / "demo_0001.py").write_text(BRANCH, encoding="utf-8")
+    (bad / "bad_0001.py").write_text(FAILING, encoding="utf-8")
+    store.upgrade(version_locations=[demo])
+    with pytest.raises(RuntimeError, match="migration failed"):
+        store.upgrade(version_locations=[bad])  # demo's plugin is not loaded now
+    assert {_core_head(), "demo_0001"} <= _versions(store)
+    store.upgrade(version_locations=[demo])  # and the demo branch is not replayed
+    assert {_core_head(), "demo_0001"} <= _versions(store)
+
+
+def test_a_database_newer_than_the_software_is_refused(store: SqlStore) -> None:
+    from hospital_complaints.storage.sql.errors import SchemaTooNew
+
+    store.upgrade()
+    with store.write() as conn:
+        version = sa.Table(f"{store.prefix}alembic_version", sa.MetaData(),
+                           sa.Column("version_num", sa.String(32)), schema=store.schema)
+        conn.execute(sa.update(version).values(version_num="0099"))
+    with pytest.raises(SchemaTooNew) as info:
+        store.upgrade()
+    assert "0099" in str(info.value) and "upgrade the software" in str(info.value)
+    assert info.value.zh
+    assert _versions(store) == {"0099"}  # nothing was changed

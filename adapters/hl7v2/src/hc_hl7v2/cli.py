@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 _FILES = click.argument("files", nargs=-1, required=True,
                         type=click.Path(exists=True, dir_okay=False, path_type=Path))
-_ZONE = click.option("--zone", default="Asia/Shanghai", show_default=True,
-                     help="Time zone of HL7 times sent without an offset.")
+_ZONE = click.option("--zone", envvar="HC_TIMEZONE", default="Asia/Shanghai",
+                     show_default=True,
+                     help="Time zone of HL7 times sent without an offset (env HC_TIMEZONE).")
 _CHARSET = click.option("--charset", default="utf-8", show_default=True,
                         help="Character set of messages without MSH-18.")
 

@@ -12,7 +12,9 @@ import glob
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hospital_complaints.domain.imaging import ExamEvent
 from hospital_complaints.errors import ConfigError
@@ -86,4 +88,12 @@ def source_from_env(environ: Mapping[str, str] | None = None) -> Hl7FileSource |
     if not value:
         return None
     patterns = [p for p in value.split(os.pathsep) if p.strip()]
-    return Hl7FileSource(patterns)
+    zone = env.get("HC_TIMEZONE") or "Asia/Shanghai"
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"HC_TIMEZONE={zone!r} is not an IANA time zone (e.g. Asia/Shanghai)",
+            f"HC_TIMEZONE={zone!r} 不是有效的 IANA 时区（例如 Asia/Shanghai）",
+        ) from None
+    return Hl7FileSource(patterns, opts=replace(DEFAULT_OPTIONS, zone=tz))

@@ -19,7 +19,6 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -27,9 +26,6 @@ from sqlalchemy.exc import ArgumentError
 from ...errors import ConfigError
 from .crypto import ENV_VAR, KeyRing
 from .uow import SqlStore
-
-if TYPE_CHECKING:
-    from ...plugins.manager import HCPluginManager
 
 DEFAULT_URL = "sqlite:///hospital-complaints.db"
 KEY_FILE_VAR = "HC_ENCRYPTION_KEY_FILE"
@@ -76,17 +72,12 @@ def _read_key_file(path: Path) -> KeyRing:
     return KeyRing.parse(lines)
 
 
-def plugin_migrations(plugins: HCPluginManager) -> list[Path]:
-    """The Alembic version directories the loaded plugins provide, for :func:`open_store`
-    (see :meth:`HCPluginManager.migration_locations`)."""
-    return plugins.migration_locations()
-
-
 def open_store(url: str | None = None, environ: Mapping[str, str] | None = None, *,
                upgrade: bool = True, migrations: Sequence[str | Path] = ()) -> SqlStore:
     """The configured store, migrated to the newest schema unless ``upgrade=False``.
 
-    ``migrations`` are plugins' Alembic version directories (:func:`plugin_migrations`),
+    ``migrations`` are plugins' Alembic version directories
+    (:meth:`~hospital_complaints.plugins.manager.HCPluginManager.migration_locations`),
     upgraded together with the core's tables."""
     env = os.environ if environ is None else environ
     resolved = database_url(url, env)

@@ -15,3 +15,7 @@ class DatabaseUnreachable(ConfigError):
 
 class EncryptionKeyError(ConfigError):
     """Personal data cannot be decrypted with the configured key ring (wrong or missing key)."""
+
+
+class SchemaTooNew(ConfigError):
+    """The database was migrated by a newer version of the software than this one."""

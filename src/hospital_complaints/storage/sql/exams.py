@@ -204,20 +204,23 @@ class ImagingRepository:
         return self._write_merged(conn, merge_events(events))
 
     def _write_merged(self, conn: Connection, merged: dict[str, ExamRecord]) -> int:
-        """Merge one record per accession with the stored row (the newer wins per field)."""
+        """Merge one record per accession with the stored row (the newer wins per field), in
+        batches of ``batch_size``. The stored rows are read ``FOR UPDATE``: two feeds writing
+        the same exam at once (MLLP connections) on PostgreSQL or MariaDB then merge one after
+        the other instead of the later one overwriting the earlier one's milestones."""
         e = self.exams
-        if not merged:
-            return 0
         for acc, rec in merged.items():
             if rec.patient_id is not None:
                 merged[acc] = replace(rec, patient_id=None,
                                       patient_hash=self.hasher.hash(rec.patient_id))
-        old = {r.accession_number: self._record(r._mapping) for r in conn.execute(
-            sa.select(e).where(e.c.accession_number.in_(list(merged))))}
-        rows = [self._row(old[a].merged(r) if a in old else r) for a, r in merged.items()]
-        if old:
-            conn.execute(sa.delete(e).where(e.c.accession_number.in_(list(old))))
-        conn.execute(sa.insert(e), rows)
+        for chunk in _chunks(merged, self.batch_size):
+            old = {r.accession_number: self._record(r._mapping) for r in conn.execute(
+                sa.select(e).where(e.c.accession_number.in_(chunk)).with_for_update())}
+            rows = [self._row(old[a].merged(merged[a]) if a in old else merged[a])
+                    for a in chunk]
+            if old:
+                conn.execute(sa.delete(e).where(e.c.accession_number.in_(list(old))))
+            conn.execute(sa.insert(e), rows)
         return len(merged)
 
     def add_exam_events(self, events: Iterable[ExamEvent]) -> int:

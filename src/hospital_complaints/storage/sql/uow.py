@@ -36,7 +36,7 @@ from ...plugins.types import NotificationFailure
 from ..base import DuplicateIntake
 from .chain import global_hash, row_hash
 from .crypto import KeyRing, merge_personal, split_personal
-from .errors import DatabaseUnreachable
+from .errors import DatabaseUnreachable, SchemaTooNew
 from .tables import GENESIS, Tables, make_tables
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -176,13 +176,38 @@ class SqlStore:
             if version is not None:
                 rows = [r[0] for r in conn.execute(sa.select(version.c.version_num))]
                 hidden = [r for r in rows if r not in known]
-                if hidden:  # another branch's revision: keep it out of Alembic's way
+                newer = [r for r in hidden if r.isdigit()]  # the core's ids are numbers
+                if newer:
+                    raise SchemaTooNew(
+                        f"the database {self._where()} is at schema revision {newer[0]}, newer "
+                        "than this version of hospital-complaints knows; upgrade the software "
+                        "(pip install -U hospital-complaints) before using this database",
+                        f"数据库 {self._where()} 的结构版本 {newer[0]} 比当前软件更新；请先升级 "
+                        "hospital-complaints 再使用该数据库",
+                    )
+                if hidden:  # a branch of a plugin not loaded now: keep it out of Alembic's way
                     conn.execute(sa.delete(version).where(version.c.version_num.in_(hidden)))
             cfg.attributes["connection"] = conn
-            alembic_command.upgrade(cfg, revision)
+            try:
+                alembic_command.upgrade(cfg, revision)
+            except BaseException:
+                # MariaDB/MySQL commit DDL implicitly, so the deletion above may be committed
+                # already: put the set-aside rows back in a transaction of their own.
+                if hidden and version is not None:
+                    conn.rollback()
+                    self._restore_versions(version, hidden)
+                raise
             if hidden and version is not None:
                 conn.execute(sa.insert(version), [{"version_num": r} for r in hidden])
             conn.commit()
+
+    def _restore_versions(self, version: sa.Table, revisions: list[str]) -> None:
+        """Insert the version rows among ``revisions`` that are missing (after a failure)."""
+        with self._connect() as conn, conn.begin():
+            present = {r[0] for r in conn.execute(sa.select(version.c.version_num))}
+            missing = [r for r in revisions if r not in present]
+            if missing:
+                conn.execute(sa.insert(version), [{"version_num": r} for r in missing])
 
     def _version_table(self, conn: Connection) -> sa.Table | None:
         """The Alembic version table when it exists (``<prefix>alembic_version``)."""
