@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from support import NOW
 
@@ -16,10 +18,9 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
-@pytest.fixture
-def plugins() -> HCPluginManager:
+def builtin_plugins(*, trace: bool = False) -> HCPluginManager:
     """Only the core's own built-ins, so unit tests do not depend on what else is installed."""
-    pm = HCPluginManager()
+    pm = HCPluginManager(trace=trace)
     for module, name in ((default_intake, "default_intake"), (default_routing, "default_routing"),
                          (default_exporters, "default_exporters"),
                          (sla_profiles, "sla_profiles")):
@@ -28,5 +29,20 @@ def plugins() -> HCPluginManager:
 
 
 @pytest.fixture
+def plugins() -> HCPluginManager:
+    return builtin_plugins()
+
+
+@pytest.fixture
 def service(clock: FixedClock, plugins: HCPluginManager) -> ComplaintService:
     return build_service(Settings(), clock=clock, plugins=plugins)
+
+
+@pytest.fixture
+def service_factory(clock: FixedClock) -> Callable[..., ComplaintService]:
+    """Another in-memory service with the built-ins (``trace=True`` traces hook calls)."""
+
+    def make(*, trace: bool = False) -> ComplaintService:
+        return build_service(Settings(), clock=clock, plugins=builtin_plugins(trace=trace))
+
+    return make

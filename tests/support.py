@@ -34,3 +34,12 @@ def draft(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def grants_for(cases: Any) -> dict[str, Any]:
+    """Reveal grants for the given cases, for unit tests of export mappings. In the product a
+    grant comes only from ``service.reveal_many(refs, viewer, purpose)``, which decides and
+    records each case."""
+    from hospital_complaints.services.access import RevealGrant
+
+    return {c.reference: RevealGrant(c.reference, "test", "test", "test") for c in cases}

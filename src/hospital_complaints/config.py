@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from .clock import DEFAULT_TIMEZONE, zone
 from .domain.base import StrictModel
+from .errors import ConfigError
 
 
 class Settings(StrictModel):
@@ -34,12 +35,42 @@ class Settings(StrictModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``HC_*`` variables, checked at start-up: a bad value is a
+        :class:`ConfigError` naming the variable, the value and what is allowed (zh/en)."""
         env = os.environ if environ is None else environ
         disabled = {p.strip() for p in env.get("HC_DISABLE_PLUGINS", "").split(",") if p.strip()}
-        return cls(
-            timezone=env.get("HC_TIMEZONE", DEFAULT_TIMEZONE),
-            reference_prefix=env.get("HC_REFERENCE_PREFIX", "HC"),
-            disabled_plugins=frozenset(disabled),
-            trace_hooks=env.get("HC_TRACE_HOOKS", "") not in {"", "0", "false", "no"},
-            sla_policy=env.get("HC_SLA_POLICY", "imaging-dept"),
-        )
+        try:
+            return cls(
+                timezone=env.get("HC_TIMEZONE") or DEFAULT_TIMEZONE,
+                reference_prefix=env.get("HC_REFERENCE_PREFIX") or "HC",
+                disabled_plugins=frozenset(disabled),
+                trace_hooks=env.get("HC_TRACE_HOOKS", "") not in {"", "0", "false", "no"},
+                sla_policy=env.get("HC_SLA_POLICY") or "imaging-dept",
+            )
+        except ConfigError as exc:  # raised by a validator (the zone)
+            raise ConfigError(f"HC_TIMEZONE: {exc.en}", f"HC_TIMEZONE：{exc.zh}") from None
+        except ValidationError as exc:
+            raise settings_error(exc, ENV_NAMES) from None
+
+
+#: setting -> the environment variable it is read from
+ENV_NAMES = {"timezone": "HC_TIMEZONE", "reference_prefix": "HC_REFERENCE_PREFIX",
+             "disabled_plugins": "HC_DISABLE_PLUGINS", "trace_hooks": "HC_TRACE_HOOKS",
+             "sla_policy": "HC_SLA_POLICY"}
+_ALLOWED = {
+    "reference_prefix": ("1-10 upper-case letters A-Z or digits, starting with a letter, e.g. HC",
+                         "1-10 位大写字母或数字，以字母开头，例如 HC"),
+}
+
+
+def settings_error(exc: ValidationError, names: Mapping[str, str]) -> ConfigError:
+    """A :class:`ConfigError` naming each bad variable, its value and what is allowed."""
+    en, zh = [], []
+    for err in exc.errors(include_url=False):
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        var = names.get(field, field)
+        allowed_en, allowed_zh = _ALLOWED.get(field, (str(err["msg"]), "取值无效"))
+        value = str(err.get("input"))[:40]
+        en.append(f"{var}={value!r} is not valid: expected {allowed_en}")
+        zh.append(f"{var}={value!r} 无效：应为 {allowed_zh}")
+    return ConfigError("settings: " + "; ".join(en), "配置错误：" + "；".join(zh))

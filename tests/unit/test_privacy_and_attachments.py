@@ -30,12 +30,18 @@ def test_officer_sees_identity_and_the_reveal_is_audited(svc):
     assert last.payload["decided_by"] == "default_access"
 
 
-def test_someone_without_a_role_is_refused_and_nothing_is_recorded(svc):
+def test_someone_without_a_role_is_refused_and_the_attempt_is_audited(svc):
     ref = svc.register(draft(), actor="x").reference
     version = svc.get(ref).version
-    with pytest.raises(AccessDenied, match="default_access"):
+    with pytest.raises(AccessDenied, match="default_access") as info:
         svc.reveal_identity(ref, Viewer(user="tech7", department="CT"), "curious")
-    assert svc.get(ref).version == version
+    assert "recorded" in info.value.en and "已记录" in str(info.value)
+    case = svc.get(ref)
+    assert case.version == version + 1
+    last = case.events[-1]
+    assert (last.type, last.actor, last.reason) == ("identity_reveal_refused", "tech7", "curious")
+    assert last.payload["decided_by"] == "default_access"
+    assert last.payload["viewer_department"] == "ct"  # the registry's id, not the text given
 
 
 def test_a_purpose_is_required(svc):
@@ -55,9 +61,10 @@ def test_whistleblower_identity_never_reaches_the_department_concerned(svc):
     svc.plugins.register(GenerousPlugin(), name="generous")
     head_of_us = Viewer(user="us-head", roles=frozenset({"discipline_inspection"}),
                         department="超声科")
-    with pytest.raises(AccessDenied, match="never revealed to that department") as info:
+    with pytest.raises(AccessDenied, match="never revealed to the department") as info:
         svc.reveal_identity(ref, head_of_us, "who reported us?")
-    assert "举报人身份不得向该科室披露" in str(info.value)
+    assert "举报人身份不得向被举报科室披露" in str(info.value)
+    assert svc.get(ref).events[-1].payload["decided_by"] == "whistle-blower rule"
 
 
 def test_report_identity_only_for_discipline_inspection(svc):

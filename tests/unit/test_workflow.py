@@ -43,6 +43,7 @@ from hospital_complaints.domain.commands import (
     COMMAND_BY_NAME,
     AddAttachment,
     Command,
+    RefuseIdentity,
     RevealIdentity,
 )
 from hospital_complaints.domain.complaint import (
@@ -86,6 +87,8 @@ SAMPLES: dict[str, Command] = {
     "add_attachment": AddAttachment(attachment=Attachment(reference="sha256:" + "a" * 64,
                                                           sha256="a" * 64)),
     "reveal_identity": RevealIdentity(viewer="wang", purpose="call back",
+                                      decided_by="default_access"),
+    "refuse_identity": RefuseIdentity(viewer="tech7", purpose="curious",
                                       decided_by="default_access"),
 }
 
@@ -203,7 +206,8 @@ def test_reopen_returns_to_investigation_and_clears_the_answer():
 def test_referral_ends_local_handling():
     case = case_in(S.REFERRED)
     assert case.outcome.referred_to == "卫生监督所"
-    assert workflow.allowed_commands(S.REFERRED) == ["reveal_identity"]  # audit only
+    assert workflow.allowed_commands(S.REFERRED) == ["reveal_identity",
+                                                      "refuse_identity"]  # audit only
 
 
 def test_upheld_needs_a_finding():

@@ -63,10 +63,58 @@ def test_import_then_export_via_cli(state: CliState, tmp_path: Path) -> None:
     assert lines[0]["resourceType"] == "Communication"
     assert "13812345678" not in out.read_text(encoding="utf-8")  # masked by default
     result = runner.invoke(cli, ["fhir", "export", "--format", "bundle", "--reveal-identity",
+                                 "--user", "wang", "--role", "patient_relations",
+                                 "--department", "医患办", "--purpose", "registry transfer",
                                  str(out)], obj=state)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     bundle = json.loads(out.read_text(encoding="utf-8"))
     assert bundle["type"] == "collection" and "13812345678" in out.read_text(encoding="utf-8")
+    assert "identity revealed for 1 cases" in result.output
+
+
+def test_export_with_identity_needs_a_viewer_and_is_decided_and_audited_per_case(
+        state: CliState, tmp_path: Path) -> None:
+    """Regression: `fhir export/push --reveal-identity` revealed every complainant, a
+    report's reporter included, with no access decision and no audit event."""
+    service = state.service
+    assert service is not None
+    plain = service.register(_draft(), actor="clerk").reference
+    report = service.register(_draft(kind="report", concerns_department="超声科"),
+                              actor="clerk").reference
+    runner = CliRunner()
+    out = tmp_path / "out.ndjson"
+    result = runner.invoke(cli, ["fhir", "export", "--reveal-identity", str(out)], obj=state)
+    assert result.exit_code == 2 and "--user" in result.output  # who asks is required
+    for command in (["fhir", "export"], ["fhir", "push", "--server", "http://127.0.0.1:9/"]):
+        before = {r: service.get(r).version for r in (plain, report)}
+        args = [*command, "--reveal-identity", "--user", "wang", "--role", "patient_relations",
+                "--department", "医患办", "--purpose", "transfer"]
+        if command[1] == "export":
+            args.append(str(out))
+        result = runner.invoke(cli, args, obj=state)
+        assert "revealed for 1 cases; refused (kept masked) for 1" in result.output
+        for ref in (plain, report):
+            case = service.get(ref)
+            assert case.version == before[ref] + 1
+        assert service.get(plain).events[-1].type == "identity_revealed"
+        refused = service.get(report).events[-1]
+        assert refused.type == "identity_reveal_refused" and refused.actor == "wang"
+    text = out.read_text(encoding="utf-8")
+    assert "13812345678" in text  # the plain case, allowed for patient relations
+    assert "13987654321" not in text and "13987****4321" not in text  # the reporter: absent
+
+
+def _draft(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "channel": "front_desk", "received_at": "2026-11-20T08:00:00+08:00",
+        "complainant": {"role": "patient", "name": "王五", "phone": "13812345678",
+                        "consent_to_contact": True},
+        "subject": "等待太久", "description": "CT 等了两个小时"}
+    if overrides.get("kind") == "report":
+        data["complainant"] = {"role": "patient", "name": "赵六", "phone": "13987654321",
+                               "consent_to_contact": True}
+    data.update(overrides)
+    return data
 
 
 def test_cli_import_of_bad_file_exits_1_with_every_problem(state: CliState,

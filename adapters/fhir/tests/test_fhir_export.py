@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from support import grants_for
 
 from hc_fhir import (
     ExportOptions,
@@ -30,7 +31,7 @@ def _by_type(resources: list[dict[str, Any]], rtype: str) -> list[dict[str, Any]
 
 def test_closed_case_maps_to_communication_tasks_qr_provenance() -> None:
     case = sample_case(7)
-    res = case_resources(case, ExportOptions(reveal_identity=True))
+    res = case_resources(case, ExportOptions(grants=grants_for([case])))
     comm = res[0]
     assert comm["resourceType"] == "Communication"
     assert comm["sender"]["reference"] == "#complainant"
@@ -79,7 +80,7 @@ def test_report_never_carries_identity_unless_revealed() -> None:
     comm = masked[0]
     assert "sender" not in comm and "contained" not in comm and "subject" not in comm
     assert all("for" not in t for t in _by_type(masked, "Task"))
-    revealed = case_resources(case, ExportOptions(reveal_identity=True))
+    revealed = case_resources(case, ExportOptions(grants=grants_for([case])))
     assert revealed[0]["contained"][0]["telecom"][0]["value"] == case.complaint.complainant.phone
 
 
@@ -95,7 +96,7 @@ def test_deadlines_from_a_resolver_go_to_the_case_task() -> None:
 @pytest.mark.parametrize("version", ["R4", "R5"])
 @pytest.mark.parametrize("reveal", [False, True])
 def test_every_resource_valid_for_fhir_resources(version: str, reveal: bool) -> None:
-    opts = ExportOptions(version=version, reveal_identity=reveal)  # type: ignore[arg-type]
+    opts = ExportOptions(version=version, grants=grants_for(ALL) if reveal else {})  # type: ignore[arg-type]
     for case in ALL:
         for r in case_resources(case, opts):
             assert resource_issues(r, version) == [], r["resourceType"]  # type: ignore[arg-type]
@@ -107,7 +108,7 @@ def test_every_resource_valid_for_fhir_resources(version: str, reveal: bool) -> 
 @pytest.mark.parametrize("reveal", [False, True])
 def test_every_resource_and_bundle_passes_medplum_and_fhirjs(js_errors: Errors,
                                                              reveal: bool) -> None:
-    opts = ExportOptions(reveal_identity=reveal)
+    opts = ExportOptions(grants=grants_for(ALL) if reveal else {})
     everything = []
     for case in ALL:
         resources = case_resources(case, opts)

@@ -51,6 +51,7 @@ from hospital_complaints.domain.taxonomy import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import grants_for
 
 from hc_fhir import ExportOptions, case_resources, project, read_case, resource_issues
 
@@ -172,7 +173,7 @@ _settings = settings(max_examples=150, deadline=None,
 @given(cases(), st.sampled_from(["R4", "R5"]))
 def test_round_trip_is_lossless(case: Case, version: str) -> None:
     resources = case_resources(case, ExportOptions(version=version,  # type: ignore[arg-type]
-                                                   reveal_identity=True))
+                                                   grants=grants_for([case])))
     assert read_case(resources, version) == project(case)  # type: ignore[arg-type]
 
 
@@ -181,7 +182,7 @@ def test_round_trip_is_lossless(case: Case, version: str) -> None:
 @given(cases(), st.booleans())
 def test_generated_cases_pass_all_three_validators(js_errors: Callable[[Any], list[Any]],
                                                    case: Case, reveal: bool) -> None:
-    for r in case_resources(case, ExportOptions(reveal_identity=reveal)):
+    for r in case_resources(case, ExportOptions(grants=grants_for([case]) if reveal else {})):
         assert resource_issues(r, "R4") == []
         assert js_errors(r) == [], (r["resourceType"], js_errors(r))
     _ = date  # dates appear through action due dates

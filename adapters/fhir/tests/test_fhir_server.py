@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from support import grants_for
 
 from hc_fhir import (
     ExportOptions,
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.peer("medplum")
 def test_push_read_back_and_search(fhir_server: Any) -> None:
     client = FhirClient(fhir_server.base)
     case = sample_case(7)
-    opts = ExportOptions(reveal_identity=True)
+    opts = ExportOptions(grants=grants_for([case]))
     locations = push_cases(client, [case], opts)
     assert any(loc.startswith("Task/") for loc in locations)
     assert len(push_cases(client, [case], opts)) == len(locations)  # idempotent PUTs

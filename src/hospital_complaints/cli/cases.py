@@ -11,14 +11,15 @@ import click
 from rich.table import Table
 
 from ..domain.case import Case
-from ..domain.commands import COMMAND_BY_NAME
+from ..domain.commands import PUBLIC_COMMANDS
 from ..domain.personal import mask_dump
-from ..domain.taxonomy import label
+from ..domain.taxonomy import CaseState, label
 from ..errors import FieldProblem, InvalidInput
 from ..plugins.types import Viewer
 from ..services.views import PROTECTED, summarize
-from .context import get_service, get_store
+from .context import get_service, get_state, get_store
 from .output import console as make_console
+from .output import styled
 
 
 def _actor() -> str:
@@ -31,18 +32,28 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "jso
                              default="table", show_default=True)
 
 
-def _load_json(text: str, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(what, [FieldProblem(what, text[:60], f"valid JSON ({exc.msg} at "
-                                               f"line {exc.lineno} column {exc.colno})")],
-                           [f"{what} 不是有效的 JSON"]) from exc
+encoding_option = click.option(
+    "--encoding", default=None, metavar="NAME",
+    help="Text encoding of the file (default: detected; UTF-8 with or without BOM, or "
+         "GB18030/GBK as Excel saves on a zh-CN PC).")
+
+
+def _read_input(file: str, encoding: str | None) -> str:
+    """A file's text (``-``: standard input), decoded as documented in ``files.py``."""
+    from pathlib import Path
+
+    from ..files import decode, read_text
+
+    if file == "-":
+        return decode(sys.stdin.buffer.read(), "standard input", encoding)
+    return read_text(Path(file), encoding)
 
 
 @click.command("list")
-@click.option("--state", help="Only cases in this state (e.g. investigating).")
-@click.option("--department", help="Only cases of this department.")
+@click.option("--state", type=click.Choice([s.value for s in CaseState]),
+              help="Only cases in this state.")
+@click.option("--department", help="Only cases of this department (or a unit within it): "
+              "an id, a Chinese or English name or an alias, e.g. 影像科.")
 @click.option("--open", "open_only", is_flag=True, help="Only open cases.")
 @format_option
 def list_cmd(state: str | None, department: str | None, open_only: bool, fmt: str) -> None:
@@ -104,7 +115,8 @@ def show_cmd(reference: str, history: bool, fmt: str) -> None:
         return
     s = summarize(case)
     console = make_console()
-    console.print(f"[bold]{s.reference}[/] {s.subject}  [{label(s.state)}] v{s.version}")
+    console.print(styled((s.reference, "bold"),
+                         f" {s.subject}  [{label(s.state)}] v{s.version}"))
     received = s.received_at.strftime("%Y-%m-%d %H:%M %z")
     console.print(f"  {label(s.kind)} via {label(s.channel)}, received {received}; "
                   f"department {s.department or '-'}; owner {s.owner or '-'}")
@@ -128,30 +140,44 @@ def show_cmd(reference: str, history: bool, fmt: str) -> None:
         console.print(f"  outcome: {label(case.outcome.kind)}")
     failures = service.notification_failures(reference)
     if failures:
-        console.print(f"  [red]{len(failures)} notification failure(s)[/]: " + "; ".join(
-            f"{f.plugin} on {f.event_type}: {f.error}" for f in failures))
+        console.print(styled("  ", (f"{len(failures)} notification failure(s)", "red"),
+                             ": " + "; ".join(f"{f.plugin} on {f.event_type}: {f.error}"
+                                              for f in failures)))
     for row in events:
         console.print(f"  #{row['seq']} {row['at']} {row['type']} by {row['actor']}"
                       + (f" - {row['reason']}" if row.get("reason") else ""))
 
 
 @click.command("register")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--idempotency-key", help="e.g. the hotline ticket id: a retry returns the "
               "case the first call created.")
 @click.option("--channel", "intake_channel", help="Normalise FILE with this channel's intake "
               "plugin (e.g. web_form, hotline_platform) instead of reading a ComplaintDraft.")
+@encoding_option
 @actor_option
-def register_cmd(file: Any, idempotency_key: str | None, intake_channel: str | None,
-                 actor: str) -> None:
+def register_cmd(file: str, idempotency_key: str | None, intake_channel: str | None,
+                 encoding: str | None, actor: str) -> None:
     """Register a complaint from a JSON file (- for standard input)."""
-    data = _load_json(file.read(), "complaint file")
+    from ..files import load_json
+
+    data = load_json(_read_input(file, encoding), "complaint file")
+    if not isinstance(data, dict):
+        raise InvalidInput("complaint file", [FieldProblem(
+            "(whole file)", f"a JSON {type(data).__name__}", "a JSON object of the complaint's "
+            "fields (see schemas/complaint-draft.schema.json)")],
+            ["  - 文件内容须为一个 JSON 对象（{...}），参见 schemas/complaint-draft.schema.json"])
     service = get_service(click.get_current_context())
     if intake_channel:
         case = service.intake(intake_channel, data, actor=actor, idempotency_key=idempotency_key)
     else:
         case = service.register(data, actor=actor, idempotency_key=idempotency_key)
     click.echo(case.reference)
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+            float: "number"}.get(type(value), "null")
 
 
 def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -163,16 +189,14 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
                                ["--set 参数须为 key=value 形式"])
         try:
             data[key] = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data[key] = raw
     return data
 
 
 @click.command("act")
 @click.argument("reference")
-@click.argument("command", type=click.Choice(
-    [n for n in COMMAND_BY_NAME if n not in {"register", "reveal_identity",
-                                              "record_deadline_alert"}]))
+@click.argument("command", type=click.Choice(PUBLIC_COMMANDS))
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
               help="A field of the command; VALUE is JSON when it parses, else text. Repeatable.")
 @click.option("--data", help="All fields as one JSON object (merged under --set).")
@@ -186,7 +210,14 @@ def act_cmd(reference: str, command: str, pairs: tuple[str, ...], data: str | No
 
     Example: act HC-20261120-0001 acknowledge --set method=phone --set message=已收到
     """
-    fields = _load_json(data, "--data") if data else {}
+    from ..files import load_json
+
+    fields = load_json(data, "--data") if data else {}
+    if not isinstance(fields, dict):
+        raise InvalidInput(f"command '{command}'", [FieldProblem(
+            "--data", f"a JSON {_json_kind(fields)}", "a JSON object of the command's fields, "
+            "e.g. --data '{\"method\": \"phone\", \"message\": \"...\"}'")],
+            [f"  - --data：须为 JSON 对象（{{...}}），收到的是 JSON {_json_kind(fields)}"])
     fields.update(_parse_pairs(pairs))
     service = get_service(click.get_current_context())
     event = service.execute(reference, (command, fields), actor=actor, reason=reason,
@@ -205,8 +236,15 @@ def attach_cmd(reference: str, file: str, actor: str) -> None:
     from pathlib import Path
 
     path = Path(file)
-    event = get_service(click.get_current_context()).attach(
-        reference, path.read_bytes(), path.name, actor=actor)
+    service = get_service(click.get_current_context())
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise InvalidInput("attachment", [FieldProblem(
+            str(path), exc.strerror or "unreadable", "a readable file")],
+            [f"  - {path}：无法读取（{exc.strerror}）"]) from None
+    with stream:  # streamed: a file over the limit is refused after the limit, not read whole
+        event = service.attach(reference, stream, path.name, actor=actor)
     a = event.payload["attachment"]
     click.echo(f"{reference} #{event.seq} attached {a['filename']} ({a['media_type']}, "
                f"{a['size_bytes']} bytes, sha256 {a['sha256'][:12]}...)")
@@ -249,18 +287,35 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify_cmd() -> None:
-    """Verify the hash chains; name the first bad row and exit 1 if any row was altered,
-    deleted or reordered."""
+    """Check everything that is tamper-evident; name each bad row and exit 1 if anything was
+    altered, deleted or reordered: the event log's hash chains, the cases listing against
+    the events, the seals of exam/fault/roster rows, and plugins' own checks (raw HL7)."""
     from ..storage.sql import verify_chain
+    from ..storage.sql.seals import verify_seals
 
-    store = get_store(click.get_current_context())
-    problems = verify_chain(store)
+    ctx = click.get_current_context()
+    store = get_store(ctx)
+    problems = [str(p) for p in verify_chain(store)]
+    seals = verify_seals(store)
+    problems += seals.problems
+    checks = get_state(ctx).plugins.integrity_checks()
+    for check in checks.values():
+        problems += [f"{check.id}: {line}" for line in check.check(store)]
     if problems:
-        for p in problems:
+        for p in problems[:200]:
             click.echo(f"BAD: {p}", err=True)
+        if len(problems) > 200:
+            click.echo(f"... and {len(problems) - 200} more problems", err=True)
+        click.echo(f"FAILED: {len(problems)} problems 发现 {len(problems)} 处篡改或损坏",
+                   err=True)
         sys.exit(1)
     seq, head = store.chain_head()
-    click.echo(f"ok: {seq} events, chain head {head}")
+    click.echo(f"ok: {seq} events, chain head {head}; cases listing matches the events; "
+               f"{seals.checked} evidence rows checked"
+               + "".join(f"; {c.description}: ok" for c in checks.values()))
+    for table, n in sorted(seals.unsealed.items()):
+        click.echo(f"note: {n} rows of {table} were written before release 0.2 and carry no "
+                   "seal; `hospital-complaints keys rotate` seals them")
 
 
 @click.group("outbox")

@@ -52,5 +52,6 @@ def get_service(ctx: click.Context) -> ComplaintService:
         state.service = build_service(state.settings, plugins=state.plugins,
                                       uow_factory=get_store(ctx).unit_of_work,
                                       blobs=FileBlobStore(os.environ.get(
-                                          "HC_BLOB_DIR", "hospital-complaints-blobs")))
+                                          "HC_BLOB_DIR", "hospital-complaints-blobs"),
+                                          get_store(ctx).key_ring))
     return state.service

@@ -20,6 +20,7 @@ from ..sla import Calendars, case_deadlines, status_at
 from ..storage.sql import SqlStore
 from .context import get_state, get_store
 from .output import console as make_console
+from .output import styled
 
 
 @click.command("demo")
@@ -38,8 +39,9 @@ def demo_cmd(quiet: bool) -> None:
     service = build_service(state.settings, clock=clock, plugins=state.plugins,
                             uow_factory=store.unit_of_work)
     where = store.engine.url.render_as_string(hide_password=True)
-    console.print("[bold]hospital-complaints demo[/]: 影像科一周投诉处理 a week in an imaging "
-                  f"department (database: {where})")
+    console.print(styled(("hospital-complaints demo", "bold"),
+                         ": 影像科一周投诉处理 a week in an imaging department "
+                         f"(database: {where})"))
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), console=console, disable=quiet, transient=False) as progress:
         task = progress.add_task("playing the week", total=None)
@@ -66,7 +68,7 @@ def demo_cmd(quiet: bool) -> None:
     console.print(table)
 
     ct = service.get(result.references["ct"])
-    console.print(f"\n[bold]{ct.reference}[/] {ct.complaint.subject}")
+    console.print(styled("\n", (ct.reference, "bold"), f" {ct.complaint.subject}"))
     met = {"acknowledge": ct.acknowledged_at, "respond": ct.response.at if ct.response else None,
            "close": ct.closed_at}
     for d in case_deadlines(service.sla_policy(), ct, Calendars.from_env()):
@@ -122,7 +124,8 @@ def _print_correlation(console: Console, store: SqlStore, tz: str, service: Comp
     else:
         console.print(f"  {feed.render()}")
         if feed.not_stored or feed.rejected:
-            console.print("  [red]some HL7 messages were not stored; exams stored directly[/]")
+            console.print(styled(("  some HL7 messages were not stored; exams stored directly",
+                                  "red")))
             repo.add_exams(exams)
     repo.add_faults(faults)
     repo.add_shifts(shifts)

@@ -32,6 +32,7 @@ from ..errors import FieldProblem, InvalidInput
 from .cases import actor_option, format_option
 from .context import get_service, get_state, get_store
 from .output import console as make_console
+from .output import styled
 
 if TYPE_CHECKING:
     from ..storage.sql.exams import ImagingRepository
@@ -51,7 +52,7 @@ def exams_group() -> None:
 
 
 def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
-                quiet: bool) -> None:
+                quiet: bool, encoding: str | None = None) -> None:
     ctx = click.get_current_context()
     repo = _repo(ctx)
     p = Path(path)
@@ -66,7 +67,7 @@ def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
         task = progress.add_task("rows", total=total)
         on_progress: Callable[[int], None] = lambda n: progress.update(task, completed=n)  # noqa: E731
         report = import_file(repo, p, kind, tz=zone(timezone) if timezone else None,
-                             source=source, on_progress=on_progress)
+                             source=source, on_progress=on_progress, encoding=encoding)
     if report.imported:
         repo.analyze()
     _print_report(report)
@@ -90,6 +91,10 @@ _tz_option = click.option("--timezone", default=None, metavar="ZONE",
                                "rejected), e.g. Asia/Shanghai.")
 _source_option = click.option("--source", default=None, help="Source name (default: file name).")
 _quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+_encoding_option = click.option(
+    "--encoding", default=None, metavar="NAME",
+    help="Text encoding (default: detected; UTF-8 with or without BOM, or GB18030/GBK as "
+         "Excel saves CSV on a zh-CN PC).")
 
 
 @exams_group.command("import")
@@ -97,10 +102,12 @@ _quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
 @_tz_option
 @_source_option
 @_quiet_option
-def import_exams_cmd(file: str, timezone: str | None, source: str | None, quiet: bool) -> None:
+@_encoding_option
+def import_exams_cmd(file: str, timezone: str | None, source: str | None, quiet: bool,
+                     encoding: str | None) -> None:
     """Import exams (CSV/JSON, one row per exam with milestone columns). Re-importing the same
     file changes nothing; wrong rows are reported with line and column and left out."""
-    _run_import(file, "exams", timezone, source, quiet)
+    _run_import(file, "exams", timezone, source, quiet, encoding)
 
 
 @exams_group.command("import-faults")
@@ -108,9 +115,11 @@ def import_exams_cmd(file: str, timezone: str | None, source: str | None, quiet:
 @_tz_option
 @_source_option
 @_quiet_option
-def import_faults_cmd(file: str, timezone: str | None, source: str | None, quiet: bool) -> None:
+@_encoding_option
+def import_faults_cmd(file: str, timezone: str | None, source: str | None, quiet: bool,
+                      encoding: str | None) -> None:
     """Import equipment faults and their repair work orders (CSV/JSON)."""
-    _run_import(file, "faults", timezone, source, quiet)
+    _run_import(file, "faults", timezone, source, quiet, encoding)
 
 
 @exams_group.command("import-roster")
@@ -118,9 +127,11 @@ def import_faults_cmd(file: str, timezone: str | None, source: str | None, quiet
 @_tz_option
 @_source_option
 @_quiet_option
-def import_roster_cmd(file: str, timezone: str | None, source: str | None, quiet: bool) -> None:
+@_encoding_option
+def import_roster_cmd(file: str, timezone: str | None, source: str | None, quiet: bool,
+                      encoding: str | None) -> None:
     """Import duty roster shifts (CSV/JSON)."""
-    _run_import(file, "roster", timezone, source, quiet)
+    _run_import(file, "roster", timezone, source, quiet, encoding)
 
 
 @exams_group.command("show")
@@ -233,6 +244,10 @@ def correlate_cmd(reference: str | None, accession: str | None, accept: bool, su
                        f"(已记录 {len(events)} 项证据)")
         return
     first, last = _day(day_from, "--from"), _day(day_to, "--to")
+    if first > last:
+        raise InvalidInput("correlate", [FieldProblem(
+            "--from", first, f"a day on or before --to ({last})")],
+            [f"  - --from {first} 晚于 --to {last}：起始日期须不晚于结束日期"])
     refresh_complaint_links(repo, service)
     result = build_summary(repo, first, last, targets)
     if fmt == "json":
@@ -248,8 +263,8 @@ def correlate_cmd(reference: str | None, accession: str | None, accept: bool, su
 
 def _print_pack(pack: EvidencePack, repo: ImagingRepository) -> None:
     console = make_console()
-    console.print(f"[bold]{pack.complaint_ref}[/] exam {pack.accession_number} "
-                  f"{pack.modality or ''} {pack.station or ''}")
+    console.print(styled((pack.complaint_ref, "bold"), f" exam {pack.accession_number} "
+                         f"{pack.modality or ''} {pack.station or ''}"))
     timeline = Table("event 事件", "at 时间", title="timeline 检查时间线")
     for t in pack.timeline:
         timeline.add_row(f"{t.label_zh} {t.label_en}", f"{t.at:%Y-%m-%d %H:%M}")
@@ -283,8 +298,9 @@ def _print_pack(pack: EvidencePack, repo: ImagingRepository) -> None:
 
 def _print_summary(result: DepartmentSummary) -> None:
     console = make_console()
-    console.print(f"[bold]{result.day_from} – {result.day_to}[/]: {result.exams} exams, "
-                  f"{result.complaints} complaints linked to exams")
+    console.print(styled((f"{result.day_from} – {result.day_to}", "bold"),
+                         f": {result.exams} exams, {result.complaints} complaints linked to "
+                         "exams"))
     for dim, rows in result.rates.items():
         table = Table(dim, "exams", "complaints", "per 1,000",
                       title=f"complaint rate by {dim} 每千例检查投诉率")

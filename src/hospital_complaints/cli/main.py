@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
@@ -14,7 +14,8 @@ from ..domain import taxonomy, workflow
 from ..errors import HospitalComplaintsError
 from ..plugins.manager import HCPluginManager
 from .context import CliState, get_state
-from .errors import ErrorBoundaryGroup
+from .errors import DEBUG_VAR, ErrorBoundaryGroup, internal_error
+from .output import console
 
 
 @click.group(cls=ErrorBoundaryGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +40,7 @@ def plugins_cmd() -> None:
     table = Table("plugin", "distribution", "hooks", title="Loaded plugins 已加载插件")
     for info in state.plugins.plugins():
         table.add_row(info.name, info.distribution or "-", ", ".join(info.hooks))
-    Console().print(table)
+    console().print(table)
     if state.settings.disabled_plugins:
         click.echo("blocked by HC_DISABLE_PLUGINS: " + ", ".join(sorted(
             state.settings.disabled_plugins)))
@@ -48,7 +49,7 @@ def plugins_cmd() -> None:
 @cli.command("taxonomy")
 def taxonomy_cmd() -> None:
     """Show every category, channel, state and outcome with its Chinese and English label."""
-    console = Console()
+    out = console()
     for enum_cls in (taxonomy.ComplaintKind, taxonomy.Channel, taxonomy.Category,
                      taxonomy.CaseState, taxonomy.OutcomeKind, taxonomy.ActionType,
                      taxonomy.EvidenceType, taxonomy.TeamRole, taxonomy.ExamEventType):
@@ -56,7 +57,7 @@ def taxonomy_cmd() -> None:
         for member in enum_cls:
             lab = taxonomy.label(member)
             table.add_row(str(member.value), lab.zh, lab.en)
-        console.print(table)
+        out.print(table)
 
 
 @cli.command("workflow")
@@ -71,7 +72,7 @@ def workflow_cmd() -> None:
             cells.append("" if target is None else ("=" if target == workflow.SAME else
                                                     str(target)))
         table.add_row(command, *cells)
-    Console(width=200).print(table)
+    console(200).print(table)
     click.echo("'=' records without changing state; empty = not allowed (raises an error).")
 
 
@@ -93,26 +94,39 @@ def _register_builtin_commands() -> None:
     from .cases import register_case_commands
     from .demo import demo_cmd
     from .exams import register_exam_commands
+    from .keys import register_key_commands
 
     cli.add_command(demo_cmd)
     cli.add_command(sla)
     register_case_commands(cli)
     register_exam_commands(cli)
+    register_key_commands(cli)
+
+
+def start() -> CliState:
+    """Settings (checked) and plugins (loaded explicitly, never at import), with every
+    command registered: what ``main`` runs the command line with."""
+    settings = Settings.from_env()
+    plugins = HCPluginManager(blocked=settings.disabled_plugins, trace=settings.trace_hooks)
+    plugins.load_entrypoints()
+    _register_builtin_commands()
+    plugins.add_cli_commands(cli)
+    return CliState(settings=settings, plugins=plugins)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Build settings and plugins (explicitly, never at import), then run the command line."""
+    """Start (see :func:`start`), then run the command line."""
     try:
-        settings = Settings.from_env()
-        plugins = HCPluginManager(blocked=settings.disabled_plugins, trace=settings.trace_hooks)
-        plugins.load_entrypoints()
-        _register_builtin_commands()
-        plugins.add_cli_commands(cli)
+        state = start()
     except HospitalComplaintsError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    cli.main(args=argv, prog_name="hospital-complaints",
-             obj=CliState(settings=settings, plugins=plugins))
+    except Exception as exc:  # a plugin that fails oddly while loading: still no traceback
+        if os.environ.get(DEBUG_VAR) == "1":
+            raise
+        click.echo(f"Error: {internal_error(exc).message}", err=True)
+        sys.exit(2)
+    cli.main(args=argv, prog_name="hospital-complaints", obj=state)
 
 
 if __name__ == "__main__":  # pragma: no cover

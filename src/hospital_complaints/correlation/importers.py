@@ -8,7 +8,6 @@ out-of-order times are kept and flagged. The columns are documented in docs/corr
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -58,7 +57,8 @@ class RowProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}, column {self.column}: {self.value!r}: {self.reason}"
+        value = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+        return f"line {self.line}, column {self.column}: {value!r}: {self.reason}"
 
 
 @dataclass
@@ -159,11 +159,22 @@ def _model(cls: type[EquipmentFault] | type[RosterShift], row: Mapping[str, Any]
                          for e in exc.errors()]) from None
 
 
-def read_rows(path: Path) -> tuple[list[str] | None, Iterator[tuple[int, dict[str, Any]]]]:
-    """(CSV header or None, iterator of (line or record number, row))."""
+def read_rows(path: Path, encoding: str | None = None
+              ) -> tuple[list[str] | None, Iterator[tuple[int, dict[str, Any]]]]:
+    """(CSV header or None, iterator of (line or record number, row)). The text encoding is
+    ``encoding`` or detected (UTF-8 with or without BOM, GB18030: ``files.file_encoding``)."""
+    from ..files import file_encoding, load_json
+
     suffix = path.suffix.lower()
+    if suffix not in {".csv", ".jsonl", ".json"}:
+        raise InvalidInput("import file", [FieldProblem(
+            "file", str(path), "a .csv, .json (array of objects) or .jsonl file")],
+            [f"  - 不支持的文件类型：{path.name}（请使用 .csv、.json 或 .jsonl）"])
+    enc = file_encoding(path, encoding)
+    if enc == "utf-8":
+        enc = "utf-8-sig"  # harmless without a BOM
     if suffix == ".csv":
-        f = path.open(newline="", encoding="utf-8-sig")
+        f = path.open(newline="", encoding=enc)
         reader = csv.DictReader(f)
         header = list(reader.fieldnames or [])
 
@@ -175,22 +186,19 @@ def read_rows(path: Path) -> tuple[list[str] | None, Iterator[tuple[int, dict[st
         return header, rows()
     if suffix == ".jsonl":
         def lines() -> Iterator[tuple[int, dict[str, Any]]]:
-            with path.open(encoding="utf-8") as f:
+            with path.open(encoding=enc) as f:
                 for n, text in enumerate(f, 1):
                     if text.strip():
-                        yield n, _object(json.loads(text), path, n)
+                        yield n, _object(load_json(text, f"{path.name} line {n}"), path, n)
         return None, lines()
-    if suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            data = next((v for v in data.values() if isinstance(v, list)), [data])
-        if not isinstance(data, list):
-            raise InvalidInput("import file", [FieldProblem(str(path), type(data).__name__,
-                                                            "a JSON array of objects")])
-        return None, ((i, _object(o, path, i)) for i, o in enumerate(data, 1))
-    raise InvalidInput("import file", [FieldProblem(
-        "file", str(path), "a .csv, .json (array of objects) or .jsonl file")],
-        [f"不支持的文件类型：{path.name}（请使用 .csv、.json 或 .jsonl）"])
+    data = load_json(path.read_text(encoding=enc), path.name)
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, list)), [data])
+    if not isinstance(data, list):
+        raise InvalidInput("import file", [FieldProblem(str(path), type(data).__name__,
+                                                        "a JSON array of objects")],
+                           [f"  - {path.name}：须为 JSON 对象数组"])
+    return None, ((i, _object(o, path, i)) for i, o in enumerate(data, 1))
 
 
 def _object(o: Any, path: Path, n: int) -> dict[str, Any]:
@@ -202,12 +210,17 @@ def _object(o: Any, path: Path, n: int) -> dict[str, Any]:
 
 def import_file(repo: ImagingRecords, path: Path, kind: Kind, *, tz: ZoneInfo | None = None,
                 source: str | None = None,
-                on_progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import one file; returns what was imported and every rejected row with its reason."""
+                on_progress: Callable[[int], None] | None = None,
+                encoding: str | None = None) -> ImportReport:
+    """Import one file; returns what was imported and every rejected row with its reason.
+
+    CSV headers and JSON/JSONL records are checked the same way: a column or key that is not
+    one of the kind's columns is refused (for rosters it is kept as an extra attribute), never
+    dropped in silence."""
     if not path.is_file():
         raise InvalidInput("import file", [FieldProblem("file", str(path), "an existing file")],
-                           [f"找不到文件 {path}"])
-    header, rows = read_rows(path)
+                           [f"  - 找不到文件 {path}"])
+    header, rows = read_rows(path, encoding)
     if header is not None:
         missing = [c for c in REQUIRED[kind] if c not in header]
         unknown = [c for c in header if c not in COLUMNS[kind]] if kind != "roster" else []
@@ -227,8 +240,13 @@ def import_file(repo: ImagingRecords, path: Path, kind: Kind, *, tz: ZoneInfo | 
             if on_progress is not None and report.read % 200 == 0:
                 on_progress(report.read)
             missing = [c for c in REQUIRED[kind] if not str(row.get(c) or "").strip()]
-            if missing:
+            unknown = [] if header is not None or kind == "roster" else \
+                [str(k) for k in row if k not in COLUMNS[kind]]
+            if missing or unknown:
                 report.rejected += [RowProblem(line, c, "", "required") for c in missing]
+                report.rejected += [RowProblem(
+                    line, c, "(not shown)", f"unknown key; {kind} records have: "
+                    f"{', '.join(COLUMNS[kind])}") for c in unknown[:10]]
                 continue
             try:
                 if kind == "exams":

@@ -585,6 +585,28 @@ class RevealIdentity(Command):
     viewer_department: ShortText | None = None
     purpose: Text
     decided_by: ShortText
+    decision_reason: Text | None = None
+
+    def apply(self, case: Case, event: Event) -> None:
+        return None
+
+
+class RefuseIdentity(Command):
+    """Audit record of a refused attempt to see the identity (who asked, why, who refused).
+
+    Recorded by the service whenever the access decision says no, before the refusal is
+    raised to the caller.
+    """
+
+    name: ClassVar[str] = "refuse_identity"
+    event_type: ClassVar[str] = "identity_reveal_refused"
+
+    viewer: ShortText
+    roles: list[ShortText] = Field(default_factory=list)
+    viewer_department: ShortText | None = None
+    purpose: Text
+    decided_by: ShortText
+    decision_reason: Text | None = None
 
     def apply(self, case: Case, event: Event) -> None:
         return None
@@ -594,11 +616,27 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     RegisterComplaint, Acknowledge, Classify, Assign, LinkExam, StartInvestigation,
     AddTeamMember, AddEvidence, RecordFinding, PlanAction, RecordProgress, VerifyAction,
     LogCommunication, Respond, RecordFollowUp, WaiveFollowUp, Close, Withdraw, Refer, Decline,
-    Reopen, ExtendDeadline, RecordDeadlineAlert, AddAttachment, RevealIdentity,
+    Reopen, ExtendDeadline, RecordDeadlineAlert, AddAttachment, RevealIdentity, RefuseIdentity,
 )
+
+#: Commands only the service itself issues, after its own checks: registration (with
+#: routing and idempotency), attachments (whose file it stored and checked), deadline
+#: alerts (from the SLA sweep) and the identity audit records (after the access decision).
+#: No door (CLI, HTTP, a plugin's ``execute``) may submit them.
+SERVICE_ONLY_COMMANDS: dict[str, str] = {
+    RegisterComplaint.name: "register() or intake()",
+    AddAttachment.name: "attach()",
+    RecordDeadlineAlert.name: "record_deadline_alerts() (the SLA sweep)",
+    RevealIdentity.name: "reveal_identity()",
+    RefuseIdentity.name: "reveal_identity()",
+}
+#: Commands a clerk or a host system may submit by name.
+PUBLIC_COMMANDS: tuple[str, ...] = tuple(c.name for c in ALL_COMMANDS
+                                         if c.name not in SERVICE_ONLY_COMMANDS)
 COMMAND_BY_EVENT: dict[str, type[Command]] = {c.event_type: c for c in ALL_COMMANDS}
 COMMAND_BY_NAME: dict[str, type[Command]] = {c.name: c for c in ALL_COMMANDS}
 
 __all__ = [c.__name__ for c in ALL_COMMANDS] + [
-    "ALL_COMMANDS", "COMMAND_BY_EVENT", "COMMAND_BY_NAME", "Command", "Complaint",
+    "ALL_COMMANDS", "COMMAND_BY_EVENT", "COMMAND_BY_NAME", "PUBLIC_COMMANDS",
+    "SERVICE_ONLY_COMMANDS", "Command", "Complaint",
 ]

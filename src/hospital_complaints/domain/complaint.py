@@ -58,11 +58,11 @@ class Complainant(StrictModel):
     """Who complained. Identity and contact details are personal data (masked, encrypted)."""
 
     role: ComplainantRole
-    name: Annotated[str | None, Personal("name")] = None
-    phone: Annotated[str | None, Personal("phone")] = None
-    email: Annotated[str | None, Personal("email")] = None
-    id_number: Annotated[str | None, Personal("id_number")] = None
-    address: Annotated[str | None, Personal("address")] = None
+    name: Annotated[str | None, Personal("name"), Field(max_length=200)] = None
+    phone: Annotated[str | None, Personal("phone"), Field(max_length=40)] = None
+    email: Annotated[str | None, Personal("email"), Field(max_length=254)] = None
+    id_number: Annotated[str | None, Personal("id_number"), Field(max_length=64)] = None
+    address: Annotated[str | None, Personal("address"), Field(max_length=1000)] = None
     relationship_to_patient: ShortText | None = None
     consent_to_contact: bool = False
     preferred_contact: ContactMethod | None = None
@@ -99,8 +99,8 @@ class Complainant(StrictModel):
 class PatientRef(StrictModel):
     """The patient the complaint is about, as the HIS knows them."""
 
-    patient_id: Annotated[str, Personal("id_number")]
-    name: Annotated[str | None, Personal("name")] = None
+    patient_id: Annotated[str, Personal("id_number"), Field(min_length=1, max_length=200)]
+    name: Annotated[str | None, Personal("name"), Field(max_length=200)] = None
 
 
 class StaffRef(StrictModel):

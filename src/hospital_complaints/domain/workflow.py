@@ -51,6 +51,7 @@ TABLE: dict[str, dict[CaseState, CaseState | str]] = {
     "record_deadline_alert": dict.fromkeys(ALL_OPEN, SAME),
     "add_attachment":      dict.fromkeys(ALL_OPEN, SAME),
     "reveal_identity":     dict.fromkeys(CaseState, SAME),
+    "refuse_identity":     dict.fromkeys(CaseState, SAME),
 }
 
 

@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from ..domain.imaging import ExamSource, FaultSource
     from ..services.views import CaseSummary
     from ..sla.policy import SlaPolicy
-    from .types import Exporter, Routing, Viewer
+    from .types import (
+        AccessDecision,
+        EncryptedData,
+        Exporter,
+        IntegrityCheck,
+        Routing,
+        Viewer,
+    )
 
 
 @hookspec(firstresult=True)
@@ -112,16 +119,39 @@ def hc_register_exporters(register: Callable[[Exporter], None]) -> None:
 
 
 @hookspec(firstresult=True)
-def hc_can_reveal_identity(viewer: Viewer, complaint: Complaint, purpose: str) -> bool | None:
+def hc_can_reveal_identity(viewer: Viewer, complaint: Complaint,
+                           purpose: str) -> AccessDecision | bool | None:
     """Decide whether ``viewer`` may see the complainant's and patient's identity unmasked.
 
-    :param viewer: who asks (user, roles, department).
+    :param viewer: who asks (user, roles, department id).
     :param complaint: the complaint concerned.
     :param purpose: why, as the viewer stated it (recorded on the audit event).
-    :return: ``True`` to allow, ``False`` to refuse, ``None`` to abstain. First non-``None``
-        answer wins; when every plugin abstains the answer is no. Whatever plugins say, a
-        report's (举报) complainant is never revealed to anyone of the department it concerns.
-        Every allowed reveal is recorded as an ``identity_revealed`` event.
+    :return: an ``AccessDecision`` naming your plugin (``AccessDecision.allow("my_plugin",
+        reason)`` / ``.refuse(...)``), or ``None`` to abstain. A bare ``True``/``False`` is
+        accepted but recorded as unattributed; any other value is an error and refuses.
+        First non-``None`` answer wins; when every plugin abstains the answer is no.
+        Whatever plugins say, a report's (举报) complainant is never revealed to anyone of
+        the department it concerns, nor to a viewer whose department is unknown. Every
+        decision, allowed or refused, is recorded on the case as an audit event.
+    """
+
+
+@hookspec
+def hc_register_integrity_checks(register: Callable[[IntegrityCheck], None]) -> None:
+    """Provide tamper checks of a plugin's own tables, run by ``audit verify``.
+
+    :param register: call it once per ``IntegrityCheck`` (``id``, ``description``,
+        ``check(store) -> list[str]``). Ids must be unique across plugins.
+    """
+
+
+@hookspec
+def hc_register_encrypted_data(register: Callable[[EncryptedData], None]) -> None:
+    """Declare a plugin's tables that are encrypted with the key ring, for key rotation.
+
+    :param register: call it once per ``EncryptedData`` (``id``, ``description``,
+        ``key_ids(store)``, ``rotate(store)``). ``keys status`` lists their key ids and
+        ``keys rotate`` re-encrypts them under the current key.
     """
 
 

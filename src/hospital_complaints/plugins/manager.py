@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import EntryPoint, entry_points
@@ -18,7 +18,16 @@ from ..domain.events import Event
 from ..domain.imaging import ExamSource, FaultSource
 from ..errors import PluginError
 from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
-from .types import Exporter, NotificationFailure, Routing, Viewer
+from .types import (
+    UNNAMED_DECIDER,
+    AccessDecision,
+    EncryptedData,
+    Exporter,
+    IntegrityCheck,
+    NotificationFailure,
+    Routing,
+    Viewer,
+)
 
 log = logging.getLogger("hospital_complaints.plugins")
 
@@ -119,10 +128,49 @@ class HCPluginManager:
     def is_loaded(self, name: str) -> bool:
         return self._pm.get_plugin(name) is not None
 
+    # -- calling hooks ---------------------------------------------------------------------
+    #
+    # Every call goes through pluggy (``self._pm.hook.hc_*`` or a subset caller), so hook
+    # wrappers, tryfirst/trylast ordering and HC_TRACE_HOOKS apply to every hook. Reading
+    # ``get_hookimpls()`` is only ever used to learn *which* plugins implement a hook, never
+    # to call an implementation directly: calling ``impl.function`` skips wrappers (a
+    # wrapper's generator is truthy, which once granted access to a whistle-blower's
+    # identity).
+
+    def _implementers(self, hook_name: str) -> list[tuple[str, object]]:
+        """Plugins with a (non-wrapper) implementation of ``hook_name``, in call order."""
+        caller: pluggy.HookCaller = getattr(self._pm.hook, hook_name)
+        return [(i.plugin_name, i.plugin) for i in reversed(caller.get_hookimpls())
+                if not (i.wrapper or i.hookwrapper)]
+
+    def _each(self, hook_name: str) -> Iterator[tuple[str, pluggy.HookCaller]]:
+        """A caller per implementing plugin, in call order, each calling through pluggy.
+
+        Used where one plugin's answer must be told apart from another's (registries name
+        the plugin that registered a thing) or isolated from it (a notifier or classifier
+        that raises must not stop the others). Wrappers of wrapper-only plugins wrap each
+        call, and HC_TRACE_HOOKS traces it. Yields ``(plugin name, caller)``; the caller
+        takes the hook's keyword arguments and returns pluggy's result list.
+        """
+        plugins = self._implementers(hook_name)
+        if not plugins:  # still one call, so wrappers and tracing see every hook
+            yield "(no implementation)", getattr(self._pm.hook, hook_name)
+            return
+        for name, plugin in plugins:
+            others = [p for _, p in plugins if p is not plugin]
+            yield name, self._pm.subset_hook_caller(hook_name, remove_plugins=others)
+
     # -- decisions and contributions ---------------------------------------------------------
 
     def normalize_intake(self, channel: str, raw: Mapping[str, Any]) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = self._pm.hook.hc_normalize_intake(channel=channel, raw=raw)
+        result = self._pm.hook.hc_normalize_intake(channel=channel, raw=raw)
+        if result is not None and not isinstance(result, dict):
+            raise PluginError(
+                f"hc_normalize_intake returned {type(result).__name__} for channel "
+                f"{channel!r}; expected a dict of ComplaintDraft fields or None",
+                f"hc_normalize_intake 对渠道 {channel!r} 返回了 {type(result).__name__}，"
+                "应为字典或 None",
+            )
         return result
 
     def suggest_categories(self, complaint: Complaint) -> list[CategorySuggestion]:
@@ -132,23 +180,23 @@ class HCPluginManager:
         complaint's text) and skipped, so it cannot block intake.
         """
         best: dict[str, CategorySuggestion] = {}
-        for impl in self._pm.hook.hc_suggest_categories.get_hookimpls():
+        for plugin, caller in self._each("hc_suggest_categories"):
             try:
-                result: Any = impl.function(
-                    **_kwargs(impl, {"complaint": complaint}))
+                results = caller(complaint=complaint)
             except Exception as exc:
-                log.warning("classifier plugin %r failed and was skipped: %s", impl.plugin_name,
+                log.warning("classifier plugin %r failed and was skipped: %s", plugin,
                             type(exc).__name__)
                 continue
-            for s in result or ():
-                if not isinstance(s, CategorySuggestion):
-                    raise PluginError(
-                        f"plugin {impl.plugin_name!r}: hc_suggest_categories returned "
-                        f"{type(s).__name__}, expected CategorySuggestion"
-                    )
-                current = best.get(s.category.value)
-                if current is None or s.confidence > current.confidence:
-                    best[s.category.value] = s
+            for result in results:
+                for s in result or ():
+                    if not isinstance(s, CategorySuggestion):
+                        raise PluginError(
+                            f"plugin {plugin!r}: hc_suggest_categories returned "
+                            f"{type(s).__name__}, expected CategorySuggestion"
+                        )
+                    current = best.get(s.category.value)
+                    if current is None or s.confidence > current.confidence:
+                        best[s.category.value] = s
         return sorted(best.values(), key=lambda s: -s.confidence)
 
     def route(self, complaint: Complaint) -> Routing | None:
@@ -158,14 +206,28 @@ class HCPluginManager:
         return result
 
     def can_reveal_identity(self, viewer: Viewer, complaint: Complaint,
-                            purpose: str) -> tuple[bool, str]:
-        """The first non-None decision and the plugin that made it; no decision means no."""
-        for impl in reversed(self._pm.hook.hc_can_reveal_identity.get_hookimpls()):
-            answer = impl.function(**_kwargs(impl, {"viewer": viewer, "complaint": complaint,
-                                                    "purpose": purpose}))
-            if answer is not None:
-                return bool(answer), impl.plugin_name
-        return False, "(no plugin decided: refused by default)"
+                            purpose: str) -> AccessDecision:
+        """The plugins' decision (``hc_can_reveal_identity``); no decision means no.
+
+        Only an :class:`AccessDecision` or a real ``bool`` counts as an answer: anything else
+        (a wrapper's generator, a string, a number) is a :class:`PluginError`, never a yes.
+        The whistle-blower rule is applied by the caller (``AccessPolicy``), not here.
+        """
+        answer = self._pm.hook.hc_can_reveal_identity(viewer=viewer, complaint=complaint,
+                                                      purpose=purpose)
+        if answer is None:
+            return AccessDecision(allowed=False, decided_by="(no plugin decided)",
+                                  reason="no access plugin allowed it: refused by default")
+        if isinstance(answer, AccessDecision):
+            return answer
+        if type(answer) is bool:
+            return AccessDecision(allowed=answer, decided_by=UNNAMED_DECIDER)
+        raise PluginError(
+            f"hc_can_reveal_identity returned {type(answer).__name__}; expected an "
+            "AccessDecision, True, False or None. Access is refused",
+            f"hc_can_reveal_identity 返回了 {type(answer).__name__}，应为 AccessDecision、"
+            "True、False 或 None；已拒绝访问",
+        )
 
     def sla_policies(self) -> dict[str, SlaPolicy]:
         from ..sla.policy import SlaPolicy
@@ -181,13 +243,21 @@ class HCPluginManager:
     def exporters(self) -> dict[str, Exporter]:
         return self._collect("hc_register_exporters", Exporter)
 
+    def integrity_checks(self) -> dict[str, IntegrityCheck]:
+        """Checks that ``audit verify`` runs besides the event chain (plugins' own tables)."""
+        return self._collect("hc_register_integrity_checks", IntegrityCheck)
+
+    def encrypted_data(self) -> dict[str, EncryptedData]:
+        """Plugins' tables encrypted with the key ring (``hc_register_encrypted_data``)."""
+        return self._collect("hc_register_encrypted_data", EncryptedData)
+
     def migration_locations(self) -> list[Path]:
         """The Alembic version directories plugins provide (``hc_register_migrations``), in
         the order the plugins were registered, each once. A directory that does not exist
         is a :class:`PluginError` naming the plugin."""
         found: dict[Path, None] = {}
-        for impl in self._pm.hook.hc_register_migrations.get_hookimpls():
-            def register(directory: str | Path, _plugin: str = impl.plugin_name) -> None:
+        for plugin, caller in reversed(list(self._each("hc_register_migrations"))):
+            def register(directory: str | Path, _plugin: str = plugin) -> None:
                 path = Path(directory)
                 if not path.is_dir():
                     raise PluginError(
@@ -197,7 +267,7 @@ class HCPluginManager:
                     )
                 found[path.resolve()] = None
 
-            impl.function(**_kwargs(impl, {"register": register}))
+            caller(register=register)
         return list(found)
 
     def add_cli_commands(self, cli: click.Group) -> None:
@@ -206,8 +276,8 @@ class HCPluginManager:
     def _collect(self, hook_name: str, kind: Any) -> dict[str, Any]:
         found: dict[str, Any] = {}
         owners: dict[str, str] = {}
-        for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
-            def register(item: Any, _plugin: str = impl.plugin_name) -> None:
+        for plugin, caller in self._each(hook_name):
+            def register(item: Any, _plugin: str = plugin) -> None:
                 if not isinstance(item, kind):
                     raise PluginError(
                         f"plugin {_plugin!r} registered {type(item).__name__} through "
@@ -223,30 +293,30 @@ class HCPluginManager:
                 found[item_id] = item
                 owners[item_id] = _plugin
 
-            impl.function(**_kwargs(impl, {"register": register}))
+            caller(register=register)
         return found
 
     # -- notifications ---------------------------------------------------------------------
 
     def has_notifiers(self) -> bool:
         """Whether any plugin implements ``hc_after_event`` (else masking can be skipped)."""
-        return bool(self._pm.hook.hc_after_event.get_hookimpls())
+        return bool(self._implementers("hc_after_event"))
 
     def notify_after_event(self, event: Event, case: CaseSummary,
                            now: Callable[[], datetime]) -> list[NotificationFailure]:
-        """Call every ``hc_after_event`` implementation in isolation.
+        """Call every ``hc_after_event`` implementation, each through pluggy and in isolation.
 
         One implementation raising does not stop the others; each failure is returned as a
         :class:`NotificationFailure` naming the plugin, for the service to store.
         """
         failures = []
-        for impl in reversed(self._pm.hook.hc_after_event.get_hookimpls()):
+        for plugin, caller in self._each("hc_after_event"):
             try:
-                impl.function(**_kwargs(impl, {"event": event, "case": case}))
+                caller(event=event, case=case)
             except Exception as exc:  # recorded and shown, never swallowed silently
                 failures.append(NotificationFailure(
                     complaint_ref=event.complaint_ref, event_id=event.event_id,
-                    event_type=event.type, plugin=impl.plugin_name,
+                    event_type=event.type, plugin=plugin,
                     error=f"{type(exc).__name__}: {exc}"[:2000] or type(exc).__name__, at=now(),
                 ))
         return failures
@@ -264,9 +334,3 @@ def _trace_after(outcome: Any, hook_name: str, impls: Sequence[pluggy.HookImpl],
     exc = outcome.exception
     status = f"raised {type(exc).__name__}" if exc is not None else "ok"
     sys.stderr.write(f"[hc-hooks] {hook_name} {status}\n")
-
-
-def _kwargs(impl: pluggy.HookImpl, available: dict[str, Any]) -> dict[str, Any]:
-    """Only the arguments this implementation asks for (it may accept fewer than the spec)."""
-    return {name: available[name] for name in impl.argnames if name in available}
-

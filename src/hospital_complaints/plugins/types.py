@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from ..domain.base import Instant, ShortText, StrictModel, Text
 from ..domain.case import Case
@@ -23,6 +23,30 @@ class Viewer(StrictModel):
     user: ShortText
     roles: frozenset[ShortText] = frozenset()
     department: ShortText | None = None
+
+
+#: ``decided_by`` of a decision a plugin gave as a bare ``True``/``False``
+UNNAMED_DECIDER = "(a plugin answered a bare bool; return AccessDecision to be named)"
+
+
+class AccessDecision(StrictModel):
+    """An access decision and who made it (a plugin's name, or ``"whistle-blower rule"``).
+
+    ``hc_can_reveal_identity`` implementations return one (or ``None`` to abstain); the
+    decision is recorded on the audit event, allowed or refused.
+    """
+
+    allowed: bool
+    decided_by: ShortText
+    reason: Text | None = None
+
+    @classmethod
+    def allow(cls, decided_by: str, reason: str | None = None) -> AccessDecision:
+        return cls(allowed=True, decided_by=decided_by, reason=reason)
+
+    @classmethod
+    def refuse(cls, decided_by: str, reason: str | None = None) -> AccessDecision:
+        return cls(allowed=False, decided_by=decided_by, reason=reason)
 
 
 class NotificationFailure(StrictModel):
@@ -47,4 +71,35 @@ class Exporter(Protocol):
         """Write ``cases`` to ``out`` and return how many were written. Personal data must be
         masked (``mask_dump``) and a report's complainant left out; an exporter that can
         reveal identity does so only behind its own explicit option."""
+        ...
+
+
+@runtime_checkable
+class IntegrityCheck(Protocol):
+    """A tamper check of a plugin's own tables, run by ``hospital-complaints audit verify``
+    after the core's event chain (``hc_register_integrity_checks``)."""
+
+    id: str
+    description: str
+
+    def check(self, store: Any) -> list[str]:
+        """Every problem found in ``store`` (a ``SqlStore``), one line each naming the table
+        and row; ``[]`` means intact. Never include personal data in a line."""
+        ...
+
+
+@runtime_checkable
+class EncryptedData(Protocol):
+    """A plugin's table encrypted with the key ring (``hc_register_encrypted_data``), so that
+    ``hospital-complaints keys status`` and ``keys rotate`` cover it."""
+
+    id: str
+    description: str
+
+    def key_ids(self, store: Any) -> dict[str, int]:
+        """How many rows use each key id (``{"1a2b3c4d": 120}``)."""
+        ...
+
+    def rotate(self, store: Any) -> int:
+        """Re-encrypt every row not under the store's current key; return how many."""
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from ..clock import Clock, SystemClock, zone
 from ..config import Settings
@@ -18,15 +18,19 @@ from ..domain import workflow
 from ..domain.case import Case
 from ..domain.commands import (
     COMMAND_BY_NAME,
+    PUBLIC_COMMANDS,
+    SERVICE_ONLY_COMMANDS,
     AddAttachment,
     Assign,
     Command,
     ExtendDeadline,
     RecordDeadlineAlert,
+    RefuseIdentity,
     RegisterComplaint,
     RevealIdentity,
 )
 from ..domain.complaint import Attachment, Complaint, ComplaintDraft
+from ..domain.departments import DepartmentRegistry, normalise
 from ..domain.events import Event
 from ..domain.taxonomy import AlertKind
 from ..domain.validation import parse
@@ -34,8 +38,9 @@ from ..errors import AccessDenied, ConcurrencyConflict, FieldProblem, InvalidInp
 from ..plugins.manager import HCPluginManager
 from ..plugins.types import NotificationFailure, Viewer
 from ..storage.base import DuplicateIntake, UnitOfWork
-from ..storage.blobs import DEFAULT_MAX_BYTES, BlobStore, MemoryBlobStore, check
+from ..storage.blobs import DEFAULT_MAX_BYTES, BlobStore, MemoryBlobStore, check_head
 from ..storage.memory import InMemoryStore, InMemoryUnitOfWork
+from .access import AccessPolicy, RevealGrant
 from .views import CaseSummary, masked_event, summarize
 
 if TYPE_CHECKING:
@@ -59,12 +64,6 @@ class DeadlineAlert(Protocol):
     def policy(self) -> str: ...
 
 
-#: Commands with their own service method (they need checks or side effects of their own).
-SERVICE_ONLY = {
-    RegisterComplaint.name: "register",
-    RevealIdentity.name: "reveal_identity",
-}
-
 #: Received times this far in the future are accepted (clock skew between systems).
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -73,7 +72,7 @@ class ComplaintService:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], plugins: HCPluginManager,
                  clock: Clock, settings: Settings | None = None,
                  blobs: BlobStore | None = None, max_attachment_bytes: int = DEFAULT_MAX_BYTES,
-                 ) -> None:
+                 departments: DepartmentRegistry | None = None) -> None:
         self._uow_factory = uow_factory
         self._sla_policy: SlaPolicy | None = None
         self.blobs: BlobStore = blobs or MemoryBlobStore()
@@ -82,6 +81,8 @@ class ComplaintService:
         self.clock = clock
         self.settings = settings or Settings()
         self.tz = zone(self.settings.timezone)
+        self.departments = departments or DepartmentRegistry.builtin()
+        self.access = AccessPolicy(plugins, self.departments)
 
     # -- intake ----------------------------------------------------------------------------
 
@@ -186,11 +187,21 @@ class ComplaintService:
         With ``expected_version`` (the version the clerk's screen showed) a concurrent change
         raises :class:`ConcurrencyConflict` instead of being silently overwritten.
         """
+        reference = normalise_reference(reference)
         cmd = self.parse_command(command) if isinstance(command, tuple) else command
-        if cmd.name in SERVICE_ONLY:
+        if cmd.name in SERVICE_ONLY_COMMANDS:
             raise InvalidInput("command", [FieldProblem(
-                "command", cmd.name, f"use service.{SERVICE_ONLY[cmd.name]}() instead")],
-                [f"「{cmd.name}」须通过专用接口执行"])
+                "command", cmd.name, "only the service issues this command, through "
+                f"{SERVICE_ONLY_COMMANDS[cmd.name]}; a caller may submit: "
+                + ", ".join(PUBLIC_COMMANDS))],
+                [f"  - command：「{cmd.name}」只能由系统通过 {SERVICE_ONLY_COMMANDS[cmd.name]} "
+                 f"执行；可提交的操作：{', '.join(PUBLIC_COMMANDS)}"])
+        return self._execute(reference, cmd, actor=actor, reason=reason,
+                             expected_version=expected_version)
+
+    def _execute(self, reference: str, cmd: Command, *, actor: str, reason: str | None = None,
+                 expected_version: int | None = None) -> Event:
+        """Carry out any command, service-only ones included (callers inside the service)."""
         with self._uow_factory() as uow:
             case = uow.cases.get(reference)
             if expected_version is not None and case.version != expected_version:
@@ -256,77 +267,127 @@ class ComplaintService:
         return recorded
 
     @staticmethod
-    def parse_command(command: tuple[str, Mapping[str, Any]]) -> Command:
+    def parse_command(command: tuple[str, Any]) -> Command:
+        """A command a caller submitted by name, with its fields as a JSON object."""
         name, fields = command
         cls = COMMAND_BY_NAME.get(name)
-        if cls is None or name in SERVICE_ONLY:
-            names = ", ".join(n for n in COMMAND_BY_NAME if n not in SERVICE_ONLY)
+        if cls is None or name in SERVICE_ONLY_COMMANDS:
+            names = ", ".join(PUBLIC_COMMANDS)
             raise InvalidInput("command", [FieldProblem("command", name, f"one of: {names}")],
-                               [f"未知操作 {name!r}"])
+                               [f"  - command：未知或不可提交的操作 {name!r}；可提交：{names}"])
+        if not isinstance(fields, Mapping):
+            raise InvalidInput(f"command '{name}'", [FieldProblem(
+                "(fields)", _kind_of(fields),
+                "a JSON object of the command's fields, e.g. {\"method\": \"phone\"}")],
+                [f"  - 「{name}」的字段须为 JSON 对象（{{...}}），收到的是 {_kind_of(fields)}"])
         return parse(cls, fields, f"command '{name}'")
 
     # -- attachments -------------------------------------------------------------------------
 
-    def attach(self, reference: str, data: bytes, filename: str, *, actor: str) -> Event:
-        """Store a file in the blob store (size and type checked) and record it on the case."""
-        media_type = check(data, filename, self.max_attachment_bytes)
-        self.get(reference)  # an unknown reference fails before anything is stored
-        key = self.blobs.put(data)
-        attachment = Attachment(reference=key, sha256=key.removeprefix("sha256:"),
-                                filename=filename, media_type=media_type, size_bytes=len(data))
+    def attach(self, reference: str, data: bytes | BinaryIO, filename: str, *,
+               actor: str) -> Event:
+        """Store a file (streamed; size and type checked; encrypted by the file store) and
+        record it on the case.
+
+        The case is checked first (it exists, and its state takes attachments), so a refused
+        attachment reads nothing it does not need and writes no blob; the blob becomes
+        visible only together with the ``attachment_added`` event.
+        """
+        name = _attachment_name(filename)
+        reference = normalise_reference(reference)
         with self._uow_factory() as uow:
-            case = uow.cases.get(reference)
-            event = workflow.handle(case, AddAttachment(attachment=attachment), actor,
-                                    self.clock.now())
-            uow.commit()
+            workflow.next_state(uow.cases.get(reference).state, AddAttachment.name)
+        staged = self.blobs.stage(data, name, self.max_attachment_bytes)
+        try:
+            media_type = check_head(staged.head, staged.size, name, self.max_attachment_bytes)
+            attachment = Attachment(reference=staged.key, sha256=staged.sha256, filename=name,
+                                    media_type=media_type, size_bytes=staged.size)
+            with self._uow_factory() as uow:
+                case = uow.cases.get(reference)
+                event = workflow.handle(case, AddAttachment(attachment=attachment), actor,
+                                        self.clock.now())
+                staged.commit()
+                try:
+                    uow.commit()
+                except BaseException:
+                    if staged.created:
+                        self.blobs.delete(staged.key)
+                    raise
+        except BaseException:
+            staged.discard()
+            raise
         self._notify(case, [event])
         return event
 
     # -- identity ----------------------------------------------------------------------------
 
     def reveal_identity(self, reference: str, viewer: Viewer, purpose: str) -> dict[str, Any]:
-        """The complainant's and patient's identity, unmasked, if the access decision allows;
-        the reveal is recorded as an ``identity_revealed`` event. Raises :class:`AccessDenied`.
+        """The complainant's and patient's identity, unmasked, if the access decision allows.
+
+        The decision (:class:`AccessPolicy`) is recorded on the case either way: an
+        ``identity_revealed`` event, or an ``identity_reveal_refused`` event followed by
+        :class:`AccessDenied`.
         """
-        if not purpose.strip():
-            raise InvalidInput("reveal", [FieldProblem("purpose", purpose, "say why you need "
-                                                       "to see the identity")],
-                               ["  - purpose：请说明查看身份信息的理由"])
-        with self._uow_factory() as uow:
-            case = uow.cases.get(reference)
-            c = case.complaint
-            if c.is_whistleblowing and viewer.department and c.concerns_department and \
-                    viewer.department.casefold() == c.concerns_department.casefold():
-                raise AccessDenied(
-                    f"{reference} is a report (举报) about {c.concerns_department}; its "
-                    "complainant is never revealed to that department",
-                    f"{reference} 为针对「{c.concerns_department}」的举报，"
-                    "举报人身份不得向该科室披露",
-                )
-            allowed, decided_by = self.plugins.can_reveal_identity(viewer, c, purpose)
-            if not allowed:
-                raise AccessDenied(
-                    f"{viewer.user} may not see the identity in {reference} (decided by "
-                    f"{decided_by})",
-                    f"{viewer.user} 无权查看 {reference} 的身份信息（{decided_by}）",
-                )
-            event = workflow.handle(case, RevealIdentity(
-                viewer=viewer.user, roles=sorted(viewer.roles),
-                viewer_department=viewer.department, purpose=purpose, decided_by=decided_by),
-                viewer.user, self.clock.now(), purpose)
-            uow.commit()
-        self._notify(case, [event])
+        reference = normalise_reference(reference)
+        grants = self.reveal_many([reference], viewer, purpose)
+        if reference not in grants:
+            raise self._denied(reference, viewer)
+        c = self.get(reference).complaint
         return {
             "reference": reference,
             "complainant": c.complainant.model_dump(mode="json", exclude_none=True),
             "patient": c.patient.model_dump(mode="json") if c.patient else None,
         }
 
+    def reveal_many(self, references: Iterable[str], viewer: Viewer,
+                    purpose: str) -> dict[str, RevealGrant]:
+        """Decide, for each case, whether ``viewer`` may see its identity (an export with
+        identity, a batch of call-backs). Every decision is recorded on its case, allowed or
+        refused, in one transaction; returns the grants of the allowed ones. Exporters
+        reveal a case only when they hold its grant."""
+        if not purpose.strip():
+            raise InvalidInput("reveal", [FieldProblem("purpose", purpose, "say why you need "
+                                                       "to see the identity")],
+                               ["  - purpose：请说明查看身份信息的理由"])
+        now = self.clock.now()
+        grants: dict[str, RevealGrant] = {}
+        touched: list[tuple[Case, Event]] = []
+        department = self.access.viewer_department_id(viewer) or viewer.department
+        with self._uow_factory() as uow:
+            for reference in dict.fromkeys(normalise_reference(r) for r in references):
+                case = uow.cases.get(reference)
+                decision = self.access.decide(viewer, case.complaint, purpose)
+                fields: dict[str, Any] = {
+                    "viewer": viewer.user, "roles": sorted(viewer.roles),
+                    "viewer_department": department, "purpose": purpose,
+                    "decided_by": decision.decided_by, "decision_reason": decision.reason}
+                command: Command = (RevealIdentity(**fields) if decision.allowed
+                                    else RefuseIdentity(**fields))
+                event = workflow.handle(case, command, viewer.user, now, purpose)
+                touched.append((case, event))
+                if decision.allowed:
+                    grants[reference] = RevealGrant(reference, viewer.user, decision.decided_by,
+                                                    event.event_id)
+            uow.commit()
+        for case, event in touched:
+            self._notify(case, [event])
+        return grants
+
+    def _denied(self, reference: str, viewer: Viewer) -> AccessDenied:
+        event = self.get(reference).events[-1]
+        by = event.payload.get("decided_by", "?")
+        why = event.payload.get("decision_reason") or "not allowed"
+        return AccessDenied(
+            f"{viewer.user} may not see the identity in {reference} (decided by {by}: {why}); "
+            "the attempt is recorded",
+            f"{viewer.user} 无权查看 {reference} 的身份信息（{by}：{why}）；本次尝试已记录",
+        )
+
     # -- queries ---------------------------------------------------------------------------
 
     def get(self, reference: str) -> Case:
         with self._uow_factory() as uow:
-            return uow.cases.get(reference)
+            return uow.cases.get(normalise_reference(reference))
 
     def history(self, reference: str) -> list[Event]:
         """The case's events, personal data masked."""
@@ -337,13 +398,26 @@ class ComplaintService:
             yield from uow.cases.iter_cases(open_only=open_only)
 
     def list_cases(self, *, state: str | None = None, department: str | None = None,
-             open_only: bool = False) -> list[CaseSummary]:
-        """Masked summaries, oldest first."""
+                   open_only: bool = False) -> list[CaseSummary]:
+        """Masked summaries, oldest first. ``department`` is matched on the department
+        registry: a name, alias or id finds the cases of that department and of its units."""
+        matches = self.department_filter(department)
         return [
             summarize(c) for c in self.iter_cases(open_only=open_only)
-            if (state is None or c.state.value == state)
-            and (department is None or c.complaint.department == department)
+            if (state is None or c.state.value == state) and matches(c.complaint.department)
         ]
+
+    def department_filter(self, department: str | None) -> Callable[[str | None], bool]:
+        """A predicate on a case's department text for a filter value given by a person."""
+        if department is None:
+            return lambda _text: True
+        wanted = self.departments.resolve(department)
+        plain = normalise(department)
+        if wanted is None:
+            return lambda text: text is not None and normalise(text) == plain
+        wanted_id = wanted.id
+        return lambda text: text is not None and (
+            self.departments.same_or_within(text, wanted_id) or normalise(text) == plain)
 
     def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
         with self._uow_factory() as uow:
@@ -384,6 +458,36 @@ class ComplaintService:
                             failure.event_type, failure.error.split(":", 1)[0])
             uow.mark_notified([e.event_id for e in pending])
         return len(pending)
+
+
+def normalise_reference(reference: str) -> str:
+    """References are upper case (``HC-20261116-0001``); ``hc-20261116-0001`` finds it."""
+    return reference.strip().upper()
+
+
+def _attachment_name(filename: str) -> str:
+    """The file's own name (no folders), at most 255 characters."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or len(name) > 255 or any(ord(c) < 32 for c in name):
+        raise InvalidInput("attachment", [FieldProblem(
+            "filename", name[:40], "a file name of 1-255 printable characters")],
+            ["  - filename：文件名须为 1-255 个可打印字符"])
+    return name
+
+
+def _kind_of(value: Any) -> str:
+    """What a JSON value is, without quoting it (it may hold personal data)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _check_received(draft: ComplaintDraft, now: datetime, what: str) -> None:

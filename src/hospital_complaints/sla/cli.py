@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..cli.errors import ErrorBoundaryGroup
 from ..domain.case import Case
@@ -129,8 +130,11 @@ def _milestone_label(name: str) -> str:
 
 
 def _console() -> Console:
-    """Rich output; 120 columns when not on a terminal (pipes, files, tests)."""
-    return Console(width=None if sys.stdout.isatty() else 120)
+    """Rich output with markup off (stored text is data); 120 columns when not on a
+    terminal (pipes, files, tests)."""
+    from ..cli.output import console
+
+    return console(None if sys.stdout.isatty() else 120)
 
 
 def _echo_json(data: Any) -> None:
@@ -239,9 +243,9 @@ def _deadline_table(policy: SlaPolicy, received_at: datetime, complexity: str,
             notes.insert(0, f"extended by {d.extended_by} days 已延期")
         if d.anchor != "received":
             notes.insert(0, f"counted from {d.anchor}")
-        due = _show_due(d.due)
+        due = Text(_show_due(d.due))
         if d.provisional:
-            due += "\n[bold yellow]⚠ PROVISIONAL 暂定[/]"
+            due.append("\n⚠ PROVISIONAL 暂定", style="bold yellow")
         table.add_row(_milestone_label(d.milestone), d.rule, due, "\n".join(notes) or d.source)
     console.print(f"received 收到: {_show_due(received_at.astimezone(policy.tz))}  "
                   f"complexity 复杂程度: {complexity}  zone 时区: {policy.zone}")
@@ -251,12 +255,13 @@ def _deadline_table(policy: SlaPolicy, received_at: datetime, complexity: str,
     years = sorted({y for d in found for y in d.provisional_years})
     cal = calendars.get(policy.calendar)
     for year in years:
-        console.print(
-            f"[bold yellow]⚠ Provisional deadline(s) 暂定期限[/]: {year} — {cal.basis(year)}. "
+        console.print(Text.assemble(
+            ("⚠ Provisional deadline(s) 暂定期限", "bold yellow"),
+            f": {year} — {cal.basis(year)}. "
             f"Load the official {year} arrangement with --calendar FILE or ${CALENDAR_DIR_ENV} "
             f"(see docs/sla.md); the date will be recomputed. 未载入{year}年官方节假日安排，"
             "仅按周末和固定日期节日计算，载入后将重新计算。"
-        )
+        ))
 
 
 # -- sla sweep ------------------------------------------------------------------------------------

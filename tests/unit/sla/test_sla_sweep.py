@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from support import draft
 from unit.sla.sla_support import CN, action, clock, cn
 
-from hospital_complaints import RecordDeadlineAlert
 from hospital_complaints.domain.taxonomy import AlertKind, CaseState, Complexity
 from hospital_complaints.errors import InvalidInput
 from hospital_complaints.services.service import ComplaintService
@@ -185,10 +184,7 @@ def test_real_cases_round_trip_through_the_service(service: ComplaintService,
     result = sweeper.run([case_clock(case, "imaging-dept")], at)
     assert [(a.milestone, a.kind) for a in result.new_alerts] == [
         ("acknowledge", AlertKind.OVERDUE)]
-    for a in result.new_alerts:  # what the service does with them
-        service.execute(a.reference, RecordDeadlineAlert(milestone=a.milestone, kind=a.kind,
-                                                         due=a.due, policy=a.policy),
-                        actor="system:sla")
+    assert service.record_deadline_alerts(result.new_alerts) == 1
     again = sweeper.run([case_clock(c, "imaging-dept") for c in service.iter_cases(
         open_only=True)], at)
     assert again.new_alerts == []

@@ -8,6 +8,10 @@ from typing import Any
 
 import click
 from hospital_complaints.cli.context import get_service
+from hospital_complaints.domain.case import Case
+from hospital_complaints.plugins.types import Viewer
+from hospital_complaints.services.access import RevealGrant
+from hospital_complaints.services.service import ComplaintService
 
 from .bundle import read_json_or_ndjson
 from .client import FhirClient
@@ -19,9 +23,47 @@ from .terminology import write_terminology
 _VERSION = click.option("--version", "version", type=click.Choice(["R4", "R5"],
                         case_sensitive=False), default=None,
                         help="FHIR version (default: HC_FHIR_VERSION, else R4).")
-_REVEAL = click.option("--reveal-identity", is_flag=True, default=False,
-                       help="Write names, phone numbers and ID numbers unmasked (for systems "
-                            "entitled to identity). A report (举报) is never revealed without it.")
+
+
+def _reveal(f: Any) -> Any:
+    """--reveal-identity and who asks for it: the access decision is made and recorded per
+    case (the same rules as `hospital-complaints reveal`)."""
+    for option in reversed([
+        click.option("--reveal-identity", is_flag=True, default=False,
+                     help="Write names, phone numbers and ID numbers unmasked for the cases "
+                          "the access decision allows for --user (each decision, allowed or "
+                          "refused, is recorded on the case); the others stay masked."),
+        click.option("--user", default=None, help="With --reveal-identity: who asks."),
+        click.option("--role", "roles", multiple=True,
+                     help="With --reveal-identity: the asker's roles (repeatable)."),
+        click.option("--department", default=None,
+                     help="With --reveal-identity: the asker's department."),
+        click.option("--purpose", default=None,
+                     help="With --reveal-identity: why identity is needed (audited)."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _grants(service: ComplaintService, cases: list[Case], reveal: bool, user: str | None,
+            roles: tuple[str, ...], department: str | None,
+            purpose: str | None) -> dict[str, RevealGrant]:
+    if not reveal:
+        if user or roles or department or purpose:
+            raise click.UsageError("--user/--role/--department/--purpose go with "
+                                   "--reveal-identity")
+        return {}
+    if not user or not purpose:
+        raise click.UsageError("--reveal-identity needs --user and --purpose (and the "
+                               "asker's --role and --department): every reveal is decided and "
+                               "recorded per case")
+    viewer = Viewer(user=user, roles=frozenset(roles), department=department)
+    grants = service.reveal_many([c.reference for c in cases], viewer, purpose)
+    refused = len(cases) - len(grants)
+    click.echo(f"identity revealed for {len(grants)} cases; refused (kept masked) for "
+               f"{refused}; every decision is recorded on its case "
+               f"(已披露 {len(grants)} 件，拒绝 {refused} 件，均已记录)", err=True)
+    return grants
 
 
 @click.group("fhir")
@@ -33,16 +75,20 @@ def fhir_group() -> None:
 @_VERSION
 @click.option("--format", "fmt", type=click.Choice(["bundle", "ndjson"]), default="ndjson",
               show_default=True)
-@_REVEAL
+@_reveal
 @click.argument("out", type=click.File("w", encoding="utf-8"))
-def export_cmd(version: str | None, fmt: str, reveal_identity: bool, out: Any) -> None:
-    """Export every case as FHIR to OUT ('-' for standard output)."""
+def export_cmd(version: str | None, fmt: str, reveal_identity: bool, user: str | None,
+               roles: tuple[str, ...], department: str | None, purpose: str | None,
+               out: Any) -> None:
+    """Export every case as FHIR to OUT ('-' for standard output), identity masked unless
+    --reveal-identity is given and allowed for the case."""
     service = get_service(click.get_current_context())
     settings = FhirSettings.from_env()
+    cases = list(service.iter_cases())
+    grants = _grants(service, cases, reveal_identity, user, roles, department, purpose)
     options = settings.export_options(version=check_version(version) if version else None,
-                                      reveal_identity=reveal_identity)
-    n = export_cases(service.iter_cases(), out, options, "bundle" if fmt == "bundle"
-                     else "ndjson")
+                                      grants=grants)
+    n = export_cases(cases, out, options, "bundle" if fmt == "bundle" else "ndjson")
     click.echo(f"exported {n} FHIR {options.version} resources", err=True)
 
 
@@ -51,19 +97,23 @@ def export_cmd(version: str | None, fmt: str, reveal_identity: bool, out: Any) -
 @click.option("--token", default=None, envvar="HC_FHIR_TOKEN",
               help="Bearer token (default: HC_FHIR_TOKEN).")
 @_VERSION
-@_REVEAL
+@_reveal
 def push_cmd(server: str | None, token: str | None, version: str | None,
-             reveal_identity: bool) -> None:
-    """Push every case to a FHIR server, one transaction Bundle per case."""
+             reveal_identity: bool, user: str | None, roles: tuple[str, ...],
+             department: str | None, purpose: str | None) -> None:
+    """Push every case to a FHIR server, one transaction Bundle per case (identity masked
+    unless --reveal-identity is given and allowed for the case)."""
     service = get_service(click.get_current_context())
     settings = FhirSettings.from_env()
     url = server or settings.server
     if not url:
         raise click.UsageError("give --server URL or set HC_FHIR_SERVER")
+    cases = list(service.iter_cases())
+    grants = _grants(service, cases, reveal_identity, user, roles, department, purpose)
     options = settings.export_options(version=check_version(version) if version else None,
-                                      reveal_identity=reveal_identity)
+                                      grants=grants)
     client = FhirClient(url, token=token or settings.token, verify=settings.ca_bundle or True)
-    locations = push_cases(client, service.iter_cases(), options)
+    locations = push_cases(client, cases, options)
     click.echo(f"pushed {len(locations)} resources to {url}")
 
 

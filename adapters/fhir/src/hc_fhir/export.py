@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from hospital_complaints.domain.taxonomy import (
     ComplainantRole,
     OutcomeKind,
 )
+from hospital_complaints.services.access import RevealGrant
 
 from .codes import (
     ACSN,
@@ -62,8 +63,12 @@ class ExportOptions:
     """How cases are written.
 
     - ``version``: "R4" (JSON valid for R4 and R4B) or "R5".
-    - ``reveal_identity``: False (default) masks names, phone numbers, e-mail, ID numbers and
-      addresses; a report (举报) then carries no complainant or patient identity at all.
+    - ``grants``: reference -> :class:`RevealGrant`, from ``service.reveal_many(refs, viewer,
+      purpose)``, which decides and audits each case. A case is written with names, phone
+      numbers, e-mail, ID numbers and addresses only when its grant is here; every other case
+      is masked, and a report (举报) then carries no complainant or patient identity at all.
+    - ``reveal_identity`` is set per case by :func:`case_resources` from ``grants``; a value
+      given by the caller is ignored, so identity never leaves without a recorded decision.
     - ``patient_system`` / ``person_system`` / ``accession_system``: the identifier systems of
       the site's HIS patient ids, national ID numbers and RIS accession numbers.
     - ``deadlines``: milestone -> due instant for a case (see :func:`sla_deadlines`); without it
@@ -71,6 +76,7 @@ class ExportOptions:
     """
 
     version: Version = "R4"
+    grants: Mapping[str, RevealGrant] = field(default_factory=dict, compare=False)
     reveal_identity: bool = False
     patient_system: str = SID_PATIENT
     person_system: str = SID_PERSON
@@ -472,6 +478,8 @@ def provenance(case: Case, event: Event, o: ExportOptions) -> dict[str, Any]:
 def case_resources(case: Case, options: ExportOptions | None = None) -> list[dict[str, Any]]:
     """Every resource of one case, the Communication first, then the case Task."""
     o = options or ExportOptions()
+    grant = o.grants.get(case.reference)
+    o = replace(o, reveal_identity=grant is not None and grant.reference == case.reference)
     protect = case.complaint.is_whistleblowing and not o.reveal_identity
     patient = None if protect else _patient_ref(case.complaint.patient, o)
     due: Mapping[str, datetime] = o.deadlines(case) if o.deadlines is not None else {}

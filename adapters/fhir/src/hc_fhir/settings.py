@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hospital_complaints.errors import ConfigError
+from hospital_complaints.services.access import RevealGrant
 
 from .export import VERSIONS, ExportOptions, Version
 from .urls import SID_ACCESSION, SID_PATIENT, SID_PERSON
@@ -54,8 +55,8 @@ class FhirSettings:
         )
 
     def export_options(self, *, version: Version | None = None,
-                       reveal_identity: bool = False) -> ExportOptions:
-        return ExportOptions(version=version or self.version, reveal_identity=reveal_identity,
+                       grants: Mapping[str, RevealGrant] | None = None) -> ExportOptions:
+        return ExportOptions(version=version or self.version, grants=grants or {},
                              patient_system=self.patient_system,
                              person_system=self.person_system,
                              accession_system=self.accession_system)

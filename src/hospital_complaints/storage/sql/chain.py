@@ -74,8 +74,8 @@ def verify_chain(store: SqlStore, *, decrypt: bool = True) -> list[Problem]:
         rows = [dict(r._mapping) for r in conn.execute(
             sa.select(t.events).order_by(t.events.c.global_seq))]
         head = conn.execute(sa.select(t.chain_head).where(t.chain_head.c.id == 1)).first()
-        versions = {r.reference: r.version for r in conn.execute(
-            sa.select(t.cases.c.reference, t.cases.c.version))}
+        listing = {r.reference: dict(r._mapping) for r in conn.execute(sa.select(t.cases))}
+        versions = {ref: r["version"] for ref, r in listing.items()}
 
     last_of: dict[str, tuple[int, str]] = {}
     prev_global = GENESIS
@@ -118,8 +118,60 @@ def verify_chain(store: SqlStore, *, decrypt: bool = True) -> list[Problem]:
             problems.append(Problem(t.cases.name, ref, have, None,
                                     f"case row says version {version}, the log has {have} "
                                     "events: events were deleted"))
+    if decrypt:
+        problems += verify_listing(store, rows, listing, last_of)
     problems.sort(key=lambda p: (p.global_seq is None, p.global_seq or 0))
     return problems
+
+
+#: listing columns that ``audit verify`` recomputes from the events
+LISTING_COLUMNS = ("state", "department", "owner", "received_at", "updated_at")
+
+
+def verify_listing(store: SqlStore, rows: list[dict[str, Any]],
+                   listing: dict[str, dict[str, Any]],
+                   last_of: dict[str, tuple[int, str]]) -> list[Problem]:
+    """Rebuild every case from its events and compare it with its row of the ``cases``
+    listing table (which ``list``, filters and the SLA sweep read): a state, department or
+    date changed with SQL, a case row without events, or events without a case row."""
+    from ...domain.workflow import rebuild
+    from .uow import SqlUnitOfWork
+
+    name = store.tables.cases.name
+    problems: list[Problem] = []
+    by_ref: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_ref.setdefault(row["complaint_ref"], []).append(row)
+    for ref in sorted(set(by_ref) - set(listing)):
+        problems.append(Problem(name, ref, None, None, "the log has events of this case but "
+                                "the cases table has no row for it: the row was deleted"))
+    for ref, row in sorted(listing.items()):
+        events = by_ref.get(ref)
+        if not events:
+            problems.append(Problem(name, ref, None, None, "case row without any event"))
+            continue
+        try:
+            case = rebuild([store.event_from_row(r) for r in events])
+        except Exception as exc:  # a damaged log: reported above row by row
+            problems.append(Problem(name, ref, None, None, "the case cannot be rebuilt from "
+                                    f"its events ({type(exc).__name__})"))
+            continue
+        want = SqlUnitOfWork.case_columns(case)
+        for column in LISTING_COLUMNS:
+            if row[column] != want[column]:
+                problems.append(Problem(
+                    name, ref, case.version, None,
+                    f"listing column {column!r} is {_short(row[column])} but the events say "
+                    f"{_short(want[column])}: the cases table was edited"))
+        if ref in last_of and row["head_hash"] != last_of[ref][1]:
+            problems.append(Problem(name, ref, case.version, None, "head_hash does not match "
+                                    "the case's last event"))
+    return problems
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_personal(store: SqlStore, row: dict[str, Any], bad: Any) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from ...errors import ConfigError, HospitalComplaintsError
+from ..keys import EncryptionKeyError
+
+__all__ = ["DatabaseUnreachable", "EncryptionKeyError", "SchemaTooNew", "StorageError"]
 
 
 class StorageError(HospitalComplaintsError):
@@ -11,10 +14,6 @@ class StorageError(HospitalComplaintsError):
 
 class DatabaseUnreachable(ConfigError):
     """The database could not be reached. The message names the host, never the password."""
-
-
-class EncryptionKeyError(ConfigError):
-    """Personal data cannot be decrypted with the configured key ring (wrong or missing key)."""
 
 
 class SchemaTooNew(ConfigError):

@@ -49,6 +49,7 @@ from ...correlation.repository import (
     dimension_key,
 )
 from ...domain.imaging import EquipmentFault, ExamEvent, RosterShift
+from .seals import Sealer, sealed_columns
 from .uow import SqlStore
 
 T = TypeVar("T")
@@ -133,11 +134,18 @@ class ImagingRepository:
         self.store = store
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self.hasher = PatientHasher(store.key_ring.keys)
+        self.sealer = Sealer(store.key_ring)
         self.batch_size = batch_size
         self.exams: sa.Table = t.exams
         self.faults: sa.Table = t.faults
         self.shifts: sa.Table = t.shifts
         self.links: sa.Table = t.complaint_exams
+        self._sealed = {x.name: sealed_columns(x) for x in (self.exams, self.faults,
+                                                              self.shifts)}
+
+    def _seal(self, table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+        row["seal"] = self.sealer.seal(table.name, self._sealed[table.name], row)
+        return row
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -169,7 +177,7 @@ class ImagingRepository:
         a = r.anchor
         parts = local_parts(a, self.tz) if a else (None, None, None, None)
         row["local_day"], row["local_hour"], row["local_weekday"], row["local_month"] = parts
-        return row
+        return self._seal(self.exams, row)
 
     def _t(self, s: int | None) -> datetime | None:
         return None if s is None else datetime.fromtimestamp(s, self.tz)
@@ -241,11 +249,11 @@ class ImagingRepository:
         f = self.faults
         n = 0
         for chunk in _chunks(faults, self.batch_size):
-            rows = {x.fault_id: {
+            rows = {x.fault_id: self._seal(f, {
                 "fault_id": x.fault_id, "device": x.device, "modality": x.modality,
                 "reported_s": _s(x.reported_at), "on_site_s": _s(x.responder_on_site_at),
                 "restored_s": _s(x.restored_at), "urgent": x.urgent, "cause": x.cause,
-                "action": x.action, "acceptance": x.acceptance, "source": x.source}
+                "action": x.action, "acceptance": x.acceptance, "source": x.source})
                 for x in chunk}
             with self.store.write() as conn:
                 conn.execute(sa.delete(f).where(f.c.fault_id.in_(list(rows))))
@@ -262,10 +270,10 @@ class ImagingRepository:
             for x in chunk:
                 key = hashlib.sha256(f"{x.staff}|{x.role}|{_s(x.start)}|{_s(x.end)}".encode()
                                      ).hexdigest()
-                rows[key] = {"shift_key": key, "staff": x.staff, "role": x.role,
-                             "start_s": _s(x.start), "end_s": _s(x.end), "device": x.device,
-                             "extra": json.dumps(x.extra, ensure_ascii=False)
-                             if x.extra else None}
+                rows[key] = self._seal(s, {
+                    "shift_key": key, "staff": x.staff, "role": x.role, "start_s": _s(x.start),
+                    "end_s": _s(x.end), "device": x.device,
+                    "extra": json.dumps(x.extra, ensure_ascii=False) if x.extra else None})
             with self.store.write() as conn:
                 conn.execute(sa.delete(s).where(s.c.shift_key.in_(list(rows))))
                 conn.execute(sa.insert(s), list(rows.values()))

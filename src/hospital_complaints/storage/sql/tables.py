@@ -127,6 +127,7 @@ def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa
         sa.Column("report_min", sa.Double),
         sa.Column("flags", sa.String(400)),
         sa.Column("source", sa.String(200)),
+        sa.Column("seal", sa.String(80)),  # migration 0005
         sa.Index(f"{prefix}exams_mod_day", "modality", "local_day"),
         sa.Index(f"{prefix}exams_station_window", "station", "window_start_s",
                  "window_end_s", "modality"),  # migration 0004 added the last two
@@ -151,6 +152,7 @@ def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa
         sa.Column("action", LongText),
         sa.Column("acceptance", LongText),
         sa.Column("source", sa.String(200), nullable=False),
+        sa.Column("seal", sa.String(80)),  # migration 0005
         # migration 0004 made these two cover the overlap joins
         sa.Index(f"{prefix}faults_mod_reported", "modality", "reported_s", "restored_s",
                  "fault_id"),
@@ -166,6 +168,7 @@ def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa
         sa.Column("end_s", t, nullable=False),
         sa.Column("device", sa.String(200)),
         sa.Column("extra", LongText),
+        sa.Column("seal", sa.String(80)),  # migration 0005
     )
     links = sa.Table(
         f"{prefix}complaint_exams", md,

@@ -25,7 +25,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
 from ...domain.case import Case
 from ...domain.events import Event
@@ -36,14 +36,22 @@ from ...plugins.types import NotificationFailure
 from ..base import DuplicateIntake
 from .chain import global_hash, row_hash
 from .crypto import KeyRing, merge_personal, split_personal
-from .errors import DatabaseUnreachable, SchemaTooNew
+from .errors import DatabaseUnreachable, EncryptionKeyError, SchemaTooNew
 from .tables import GENESIS, Tables, make_tables
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def _normalise_url(url: str | URL) -> URL:
-    u = make_url(url)
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        shown = str(url).split("@")[-1][:80]
+        raise ConfigError(
+            f"database URL {shown!r} is not valid; use sqlite:///file.db, "
+            "postgresql://user@host/db or mariadb://user:pw@host/db",
+            f"数据库地址 {shown!r} 无效；示例：sqlite:///file.db、postgresql://user@host/db、"
+            "mariadb://user:pw@host/db") from None
     backend = u.get_backend_name()
     if u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
@@ -86,6 +94,19 @@ class SqlStore:
     # -- engine ----------------------------------------------------------------------------
 
     def _make_engine(self, echo: bool) -> Engine:
+        try:
+            return self._create_engine(echo)
+        except ImportError as exc:  # the driver is an optional extra
+            extra = {"postgresql": "postgresql", "mysql": "mariadb",
+                     "mariadb": "mariadb"}.get(self.dialect, self.dialect)
+            raise ConfigError(
+                f"the {self.dialect} database driver is not installed ({exc.name or exc}); "
+                f"install it with: pip install \"hospital-complaints[{extra}]\"",
+                f"未安装 {self.dialect} 数据库驱动；请执行：pip install "
+                f"\"hospital-complaints[{extra}]\"",
+            ) from None
+
+    def _create_engine(self, echo: bool) -> Engine:
         if self.dialect == "sqlite":
             engine = sa.create_engine(self.url, echo=echo,
                                       connect_args={"check_same_thread": False, "timeout": 30})
@@ -216,6 +237,29 @@ class SqlStore:
             return None
         return sa.Table(name, sa.MetaData(), sa.Column("version_num", sa.String(32)),
                         schema=self.schema)
+
+    def check_key_ring(self) -> None:
+        """Refuse a key ring that cannot read this database: the newest encrypted event's key
+        must be in the ring (else the key file or ``HC_ENCRYPTION_KEYS`` belongs to another
+        database, or the key was replaced instead of added). Checked before anything is
+        written; a database without encrypted data accepts any ring."""
+        e = self.tables.events
+        try:
+            with self.read() as conn:
+                row = conn.execute(sa.select(e.c.key_id).where(e.c.key_id.is_not(None))
+                                   .order_by(e.c.global_seq.desc()).limit(1)).first()
+        except DBAPIError:  # no tables yet (upgrade=False on a new database)
+            return
+        if row is not None and row.key_id not in self.key_ring.ids:
+            raise EncryptionKeyError(
+                f"{self._where()} holds personal data encrypted with key id {row.key_id}, but "
+                f"the configured key ring has {', '.join(self.key_ring.ids)}: the key file or "
+                "HC_ENCRYPTION_KEYS belongs to another database, or the key was replaced "
+                "instead of added (new key first, old keys after it). Nothing was written",
+                f"{self._where()} 中的个人信息使用密钥 {row.key_id} 加密，但当前配置的密钥为 "
+                f"{', '.join(self.key_ring.ids)}：密钥文件或 HC_ENCRYPTION_KEYS 不属于该数据库，"
+                "或密钥被替换而非追加（新密钥在前，旧密钥在后）。未写入任何数据",
+            )
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work: pass ``store.unit_of_work`` as ``build_service(uow_factory=)``."""
@@ -481,6 +525,11 @@ class SqlUnitOfWork:
             if repo.find_by_idempotency_key(key) is not None:
                 return key
         return next(iter(repo.keys))
+
+    @staticmethod
+    def case_columns(case: Case) -> dict[str, Any]:
+        """The ``cases`` listing row of a case (``audit verify`` recomputes it)."""
+        return SqlUnitOfWork._case_columns(case)
 
     @staticmethod
     def _case_columns(case: Case) -> dict[str, Any]:
