@@ -48,9 +48,11 @@ def ensure_venv(with_tests: bool) -> None:
         if with_tests:
             install_node_peers()
         return
-    print("installing hospital-complaints and its plugins/adapters into .venv ...", flush=True)
+    print("installing hospital-complaints and its plugins/adapters into .venv (the first time "
+          "takes 2-3 minutes: pip downloads about 60 packages; its progress follows) ...",
+          flush=True)
     run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    args: list[str | Path] = [PY, "-m", "pip", "install", "--quiet"]
+    args: list[str | Path] = [PY, "-m", "pip", "install", "--progress-bar", "on"]
     core = "." + ("[test]" if with_tests else "")
     args += ["-e", core]
     for d in dists[1:]:
@@ -107,6 +109,9 @@ def main(argv: list[str]) -> None:
     run([BIN / "ruff", "check", "."])
     print("== mypy --strict (core, plugins, adapters)", flush=True)
     run([BIN / "mypy"])
+    print("== import-linter (the layers, and adapters on the public plugin API only)",
+          flush=True)
+    run([BIN / "lint-imports", "--no-cache"])
     print("== pytest", flush=True)
     result = subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT)
     if result.returncode == 5:

@@ -8,9 +8,15 @@ import pytest
 from support import NOW
 
 from hospital_complaints import FixedClock, HCPluginManager, Settings, build_service
-from hospital_complaints.plugins.builtin import default_exporters, default_intake, default_routing
+from hospital_complaints.app import App, bootstrap
+from hospital_complaints.plugins.builtin import (
+    default_exporters,
+    default_intake,
+    default_routing,
+    sla_profiles,
+)
 from hospital_complaints.services.service import ComplaintService
-from hospital_complaints.sla import profiles as sla_profiles
+from hospital_complaints.settings import DatabaseSettings
 
 
 @pytest.fixture
@@ -46,3 +52,10 @@ def service_factory(clock: FixedClock) -> Callable[..., ComplaintService]:
         return build_service(Settings(), clock=clock, plugins=builtin_plugins(trace=trace))
 
     return make
+
+
+@pytest.fixture
+def app(clock: FixedClock, plugins: HCPluginManager) -> App:
+    """An in-memory application (``memory://``) with the core's built-in plugins."""
+    return bootstrap(Settings(database=DatabaseSettings(url="memory://")), clock=clock,
+                     plugins=plugins)

@@ -2,14 +2,15 @@
 
 The public API is re-exported here; everything else is private by convention.
 
->>> from hospital_complaints import build_service, FixedClock
->>> service = build_service()
+>>> from hospital_complaints import bootstrap, Settings
+>>> app = bootstrap(Settings.load())      # the settings file and HC_* variables
+>>> app.complaints.list_cases()           # doctest: +SKIP
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .app import App, bootstrap
 from .clock import Clock, FixedClock, SystemClock
-from .config import Settings
 from .domain.case import Case
 from .domain.commands import (
     Acknowledge,
@@ -24,6 +25,7 @@ from .domain.commands import (
     LinkExam,
     LogCommunication,
     PlanAction,
+    RecordClusterAlert,
     RecordDeadlineAlert,
     RecordFinding,
     RecordFollowUp,
@@ -85,8 +87,17 @@ from .errors import (
 )
 from .plugins import hookimpl
 from .plugins.manager import HCPluginManager
-from .plugins.types import Exporter, NotificationFailure, Routing, Viewer
+from .plugins.types import AccessDecision, Exporter, NotificationFailure, Routing, Viewer
 from .services import CaseSummary, ComplaintService, build_service
+from .settings import (
+    AttachmentSettings,
+    DatabaseSettings,
+    ImagingSettings,
+    PluginSettings,
+    Settings,
+    SlaSettings,
+)
+from .storage.keys import KeyRing
 
 try:
     __version__ = version("hospital-complaints")
@@ -94,14 +105,17 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "AccessDecision",
     "AccessDenied",
     "Acknowledge",
     "ActionStatus",
     "ActionType",
     "AddEvidence",
     "AddTeamMember",
+    "App",
     "Assign",
     "Attachment",
+    "AttachmentSettings",
     "Case",
     "CaseState",
     "CaseSummary",
@@ -122,6 +136,7 @@ __all__ = [
     "ConcurrencyConflict",
     "ConfigError",
     "ContactMethod",
+    "DatabaseSettings",
     "Decline",
     "Direction",
     "EquipmentFault",
@@ -140,7 +155,9 @@ __all__ = [
     "Harm",
     "HospitalComplaintsError",
     "IllegalTransition",
+    "ImagingSettings",
     "InvalidInput",
+    "KeyRing",
     "Label",
     "LinkExam",
     "LogCommunication",
@@ -151,6 +168,8 @@ __all__ = [
     "PatientRef",
     "PlanAction",
     "PluginError",
+    "PluginSettings",
+    "RecordClusterAlert",
     "RecordDeadlineAlert",
     "RecordFinding",
     "RecordFollowUp",
@@ -163,6 +182,7 @@ __all__ = [
     "Routing",
     "Settings",
     "Severity",
+    "SlaSettings",
     "StaffRef",
     "StartInvestigation",
     "SystemClock",
@@ -174,6 +194,7 @@ __all__ = [
     "Withdraw",
     "WorkflowError",
     "__version__",
+    "bootstrap",
     "build_service",
     "hookimpl",
     "label",

@@ -159,6 +159,16 @@ def test_register_options_and_paths(hc: Hc) -> None:
     assert ok.exit_code == 0, ok.output
 
 
+def test_register_says_when_the_complaint_was_registered_before(hc: Hc) -> None:
+    good = hc.file("good.json", json.dumps(GOOD, ensure_ascii=False))
+    first = json.loads(hc("register", "--idempotency-key", "desk-7781", "--format", "json",
+                          good).stdout)
+    again = hc("register", "--idempotency-key", "desk-7781", good)
+    assert first["created"] is True and first["state"] == "registered"
+    assert again.exit_code == 0 and "already registered" in again.stdout
+    assert first["reference"] in again.stdout
+
+
 def test_stored_markup_is_shown_as_text(hc: Hc) -> None:
     """Regression: a subject such as ``[/bold] [link=http://x]y[/link]`` made ``list`` and
     ``show`` crash for everyone once it was stored."""

@@ -88,7 +88,8 @@ def _run_everything(svc: Any) -> dict[str, Any]:
         "policies": sorted(pm.sla_policies()), "exam_sources": sorted(pm.exam_sources()),
         "fault_sources": sorted(pm.fault_sources()), "checks": sorted(pm.integrity_checks()),
         "migrations": pm.migration_locations(), "commands": sorted(group.commands),
-        "encrypted": sorted(pm.encrypted_data()),
+        "encrypted": sorted(pm.encrypted_data()), "settings": sorted(pm.plugin_settings()),
+        "demo": pm.demo_exam_feed(None, []),
         "suggestions": pm.suggest_categories(case.complaint),
         "events": [(e.type, e.actor) for r in (case.reference, report.reference)
                    for e in svc.get(r).events],

@@ -43,6 +43,7 @@ from hospital_complaints.domain.commands import (
     COMMAND_BY_NAME,
     AddAttachment,
     Command,
+    RecordClusterAlert,
     RefuseIdentity,
     RevealIdentity,
 )
@@ -90,6 +91,10 @@ SAMPLES: dict[str, Command] = {
                                       decided_by="default_access"),
     "refuse_identity": RefuseIdentity(viewer="tech7", purpose="curious",
                                       decided_by="default_access"),
+    "record_cluster_alert": RecordClusterAlert(kind="device", key="CT2",
+                                               complaint_refs=["HC-20261120-0001"],
+                                               first=NOW - timedelta(days=3), last=NOW,
+                                               window_days=7),
 }
 
 PATHS: dict[CaseState, list[str]] = {
@@ -206,8 +211,8 @@ def test_reopen_returns_to_investigation_and_clears_the_answer():
 def test_referral_ends_local_handling():
     case = case_in(S.REFERRED)
     assert case.outcome.referred_to == "卫生监督所"
-    assert workflow.allowed_commands(S.REFERRED) == ["reveal_identity",
-                                                      "refuse_identity"]  # audit only
+    assert workflow.allowed_commands(S.REFERRED) == [
+        "reveal_identity", "refuse_identity", "record_cluster_alert"]  # audit and alerts only
 
 
 def test_upheld_needs_a_finding():

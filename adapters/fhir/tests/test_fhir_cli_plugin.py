@@ -9,13 +9,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hospital_complaints import FixedClock, HCPluginManager, build_service
+from hospital_complaints import ConfigError, FixedClock, HCPluginManager
+from hospital_complaints.app import bootstrap
 from hospital_complaints.cli.context import CliState
 from hospital_complaints.cli.main import cli
-from hospital_complaints.config import Settings
+from hospital_complaints.settings import DatabaseSettings, Settings
+from hospital_complaints.testing import make_app
 from support import NOW
 
 from hc_fhir import exam_events
+from hc_fhir import plugin as fhir_plugin
 from hc_fhir.samples import sample_case
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "fhir"
@@ -27,9 +30,10 @@ def state() -> CliState:
     plugins.load_entrypoints()
     assert plugins.is_loaded("fhir")
     plugins.add_cli_commands(cli)
-    settings = Settings()
-    service = build_service(settings, clock=FixedClock(NOW), plugins=plugins)
-    return CliState(settings=settings, plugins=plugins, service=service)
+    settings = Settings(database=DatabaseSettings(url="memory://"))
+    state = CliState(settings=settings, plugins=plugins)
+    state.app = bootstrap(settings, clock=FixedClock(NOW), plugins=plugins)
+    return state
 
 
 def test_entry_point_registers_exporters() -> None:
@@ -44,11 +48,16 @@ def test_entry_point_registers_exporters() -> None:
 
 def test_exam_source_registered_only_with_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HC_FHIR_SERVER", raising=False)
-    plugins = HCPluginManager()
-    plugins.load_entrypoints()
-    assert not any(k.startswith("fhir:") for k in plugins.exam_sources())
+    monkeypatch.setenv("HC_DATABASE_URL", "memory://")
+    assert not any(k.startswith("fhir:") for k in bootstrap().imaging.sources())
     monkeypatch.setenv("HC_FHIR_SERVER", "https://ris.example.org/fhir/")
-    assert "fhir:https://ris.example.org/fhir/" in plugins.exam_sources()
+    assert "fhir:https://ris.example.org/fhir/" in bootstrap().imaging.sources()
+    # the same section from a plugin-settings table, and a bad value stops start-up
+    app = make_app(fhir_plugin, plugin_settings={"fhir": {"server": "https://x.example/f/"}})
+    assert "fhir:https://x.example/f/" in app.imaging.sources()
+    monkeypatch.setenv("HC_FHIR_VERSION", "R9")
+    with pytest.raises(ConfigError, match="HC_FHIR_VERSION"):
+        bootstrap()
 
 
 def test_import_then_export_via_cli(state: CliState, tmp_path: Path) -> None:
@@ -56,6 +65,9 @@ def test_import_then_export_via_cli(state: CliState, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["fhir", "import", str(EXAMPLES / "portal-communication.json")],
                            obj=state)
     assert result.exit_code == 0, result.output
+    again = runner.invoke(cli, ["fhir", "import", str(EXAMPLES / "portal-communication.json")],
+                          obj=state)
+    assert again.exit_code == 0 and "already registered" in again.output
     out = tmp_path / "out.ndjson"
     result = runner.invoke(cli, ["fhir", "export", "--version", "R5", str(out)], obj=state)
     assert result.exit_code == 0, result.output
@@ -76,8 +88,8 @@ def test_export_with_identity_needs_a_viewer_and_is_decided_and_audited_per_case
         state: CliState, tmp_path: Path) -> None:
     """Regression: `fhir export/push --reveal-identity` revealed every complainant, a
     report's reporter included, with no access decision and no audit event."""
-    service = state.service
-    assert service is not None
+    assert state.app is not None
+    service = state.app.complaints
     plain = service.register(_draft(), actor="clerk").reference
     report = service.register(_draft(kind="report", concerns_department="超声科"),
                               actor="clerk").reference
@@ -127,7 +139,7 @@ def test_cli_import_of_bad_file_exits_1_with_every_problem(state: CliState,
     result = CliRunner().invoke(cli, ["fhir", "import", str(path)], obj=state)
     assert result.exit_code == 1
     assert "Communication.received" in result.output and "Communication.extra" in result.output
-    assert state.service is not None and state.service.list_cases() == []
+    assert state.app is not None and state.app.complaints.list_cases() == []
 
 
 @pytest.mark.peer("medplum")

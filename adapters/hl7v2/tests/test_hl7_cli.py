@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -122,3 +123,62 @@ def test_listen_acknowledges_and_stores(tmp_path: Path) -> None:
     stored = list(SqlSink(store).read())
     store.dispose()
     assert [m.disposition for m in stored] == ["applied", "rejected"]
+
+
+def _listener(db: Path, *options: str) -> tuple[subprocess.Popen[str], int]:
+    port = _free_port()
+    proc = subprocess.Popen([str(EXE), "--db", f"sqlite:///{db}", "hl7", "listen",
+                             "--port", str(port), *options], env=env(),
+                            stderr=subprocess.PIPE, text=True)
+    # wait for its "listening" line rather than probing the port: a probe would count
+    # against --max-connections until the listener has noticed it closed
+    assert proc.stderr is not None
+    fd = proc.stderr.fileno()
+    deadline = time.monotonic() + 30
+    seen = b""
+    while time.monotonic() < deadline:  # raw reads: select() does not see Python's buffers
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            chunk = os.read(fd, 65536)
+            seen += chunk
+            if b"listening for HL7" in seen:
+                return proc, port
+            if not chunk and proc.poll() is not None:
+                break
+    raise AssertionError(f"the listener did not start: {seen.decode(errors='replace')[-2000:]}")
+
+
+def test_listen_limits_are_options(tmp_path: Path) -> None:
+    helped = run("hl7", "listen", "--help")
+    for option, default in (("--max-frame-bytes", "4194304"), ("--idle-timeout", "300"),
+                            ("--max-connections", "32")):
+        assert option in helped.stdout and default in helped.stdout
+    db = tmp_path / "hc.db"
+    proc, port = _listener(db, "--max-frame-bytes", "2048", "--max-connections", "1")
+    big = (FIXTURES / "orm_o01_new_scheduled.hl7").read_bytes() + b"NTE|1||" + b"x" * 10_000
+    try:
+        async def talk() -> tuple[str, bytes]:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"\x0b" + big + b"\x1c\x0d")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.readuntil(b"\x1c\x0d"), 20)
+            other, other_writer = await asyncio.open_connection("127.0.0.1", port)
+            try:  # over --max-connections: closed at once (EOF, or a reset)
+                refused = await asyncio.wait_for(other.read(), 20)
+            except ConnectionResetError:
+                refused = b""
+            other_writer.close()
+            writer.close()
+            await writer.wait_closed()
+            return answer.decode(), refused
+
+        answer, refused = asyncio.run(talk())
+        assert "MSA|AR|" in answer and refused == b""
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "refused: 1 connections are open" in err  # logged
+    store = SqlStore(f"sqlite:///{db}", key_ring=KeyRing.parse(KEY))
+    [stored] = list(SqlSink(store).read())
+    store.dispose()
+    assert stored.raw == big[:2048] and stored.raw_length == len(big)

@@ -6,7 +6,8 @@
   caches an error;
 - the tokeniser's one-pass check of common messages agrees with the general path on blank
   lines, leading blanks and bad segments;
-- ``split_batch`` finds the same message starts as a plain look-behind search.
+- ``split_batch`` finds the same message starts as a plain look-behind search and loses no
+  byte.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def test_a_bad_time_in_a_cached_shape_still_names_its_field() -> None:
     bad = raw.replace(b"20261120095500", b"20261120995500")
     with pytest.raises(Hl7InputError) as err:
         extract_bytes(bad)
-    assert err.value.location == "ORC-9" and "20261120995500" in err.value.problem
+    assert err.value.location == "ORC-9" and "hour must be in 0..23" in err.value.problem
+    assert "20261120995500" not in err.value.reason  # described, never quoted
 
 
 # -- tokeniser -----------------------------------------------------------------------------
@@ -183,28 +185,43 @@ def test_the_first_bad_segment_is_the_one_reported(text: str, location: str) -> 
     assert err.value.location == location
 
 
-_LOOK_BEHIND = re.compile(rb"(?:\A|(?<=[\r\n]))(?:MSH|FHS|BHS|BTS|FTS)(?=[^A-Za-z0-9\r\n])")
+_LOOK_BEHIND = re.compile(rb"(?:\A|(?<=[\r\n\x0b]))MSH(?=[^A-Za-z0-9\r\n])")
+_BLANK = b"\r\n\t \x0b\x1c\x00\xef\xbb\xbf"
 
 
 def _starts_by_look_behind(data: bytes) -> list[int]:
     return [m.start() for m in _LOOK_BEHIND.finditer(data)]
 
 
-def test_split_batch_finds_what_a_look_behind_search_finds() -> None:
+def _envelope_or_blank(head: bytes) -> bool:
+    """Line by line: every line is blank or a batch envelope line (FHS/BHS/BTS/FTS, then a
+    separator or nothing)."""
+    for line in re.split(rb"\r\n|\r|\n", head):
+        line = line.lstrip(_BLANK)
+        if line and not (line[:3] in (b"FHS", b"BHS", b"BTS", b"FTS") and
+                         (len(line) == 3 or not line[3:4].isalnum())):
+            return False
+    return True
+
+
+def test_split_batch_loses_no_byte_and_starts_messages_only_at_msh() -> None:
+    """Every MSH at a line start begins a piece, pieces run from one MSH to the next (so no
+    byte after the first MSH is lost, envelope lines included), and what comes before the
+    first MSH is a piece of its own unless it is only blank and envelope lines."""
     rng = random.Random(11)
     samples = [(FIXTURES / name).read_bytes() for name in ALL]
     pieces = [b"MSH|", b"MSH", b"FHS|", b"BTS|1", b"\r", b"\n", b"\r\n", b"MSHX", b"xMSH|",
-              b"PID|1", b"FTS^", b"MSH\r", b"BHS|"]
-    for _ in range(300):
+              b"PID|1", b"FTS^", b"MSH\r", b"BHS|", b"\x0b", b" ", b"BTS", b"BTSX|"]
+    for _ in range(600):
         samples.append(b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))))
     for data in samples:
-        expected = _starts_by_look_behind(data)
-        got = [offset for offset, _ in split_batch(data)]
-        kept = [s for s in expected if data[s:s + 3] not in (b"FHS", b"BHS", b"BTS", b"FTS")]
-        head = data[:expected[0]] if expected else data
-        if head.strip(b"\r\n\t \x0b\x1c\x00\xef\xbb\xbf") and (not expected or expected[0]):
-            kept = [0, *kept]
-        assert got == kept, data
+        starts = _starts_by_look_behind(data)
+        got = list(split_batch(data))
+        head = data[:starts[0]] if starts else data
+        expected = starts if _envelope_or_blank(head) else [0, *starts]
+        assert [offset for offset, _ in got] == expected, data
+        if got:  # contiguous from the first piece to the end
+            assert b"".join(raw for _, raw in got) == data[got[0][0]:], data
 
 
 def test_events_built_field_by_field_equal_keyword_built_ones() -> None:

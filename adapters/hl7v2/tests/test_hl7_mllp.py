@@ -1,5 +1,7 @@
 """The MLLP listener over loopback, with python-hl7's asyncio client as the independent peer:
-persistent connections, concurrent senders, bad input, duplicates, broken framing."""
+persistent connections, concurrent senders, bad input, duplicates, broken framing, and the
+limits that keep a hostile or broken sender from exhausting the listener (frame size, idle
+connections, connection count)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import hl7
+import pytest
 from hl7.mllp import open_hl7_connection
 from hospital_complaints.storage.sql import SqlStore
 
 from hc_hl7v2 import Disposition, MemorySink, MllpListener, SqlSink
+from hc_hl7v2.mllp import KEPT_PREFIX, Framer, frame
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORDER = (FIXTURES / "orm_o01_new_scheduled.hl7").read_bytes()
@@ -23,9 +27,10 @@ def numbered(n: int, sender: str = "RIS") -> bytes:
         b"|RIS|RADHOSP|PACS", f"|{sender}|RADHOSP|PACS".encode())
 
 
-def run(sink: Any, body: Callable[[MllpListener], Awaitable[None]]) -> MllpListener:
+def run(sink: Any, body: Callable[[MllpListener], Awaitable[None]],
+        **limits: Any) -> MllpListener:
     async def main() -> MllpListener:
-        listener = MllpListener(sink, host="127.0.0.1", port=0)
+        listener = MllpListener(sink, host="127.0.0.1", port=0, **limits)
         await listener.start()
         try:
             await body(listener)
@@ -177,3 +182,137 @@ def test_frame_cut_off_by_close_is_kept() -> None:
     run(sink, body)
     assert sink.messages[0].disposition == "rejected"
     assert "cut off" in (sink.messages[0].error or "")
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+
+def _codes(blocks: list[bytes]) -> list[str]:
+    return [str(hl7.parse(b.strip(b"\x0b\x1c\x0d").decode()).segment("MSA")[1])
+            for b in blocks]
+
+
+def test_oversized_frame_is_answered_ar_kept_truncated_and_the_connection_goes_on(
+        sql_store: SqlStore) -> None:
+    sink = SqlSink(sql_store)
+    big = numbered(1) + b"NTE|1||" + b"x" * 1_000_000 + b"\r"  # a message, but too large
+    out: list[bytes] = []
+
+    async def body(listener: MllpListener) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        data = frame(big) + frame(numbered(2))
+        for i in range(0, len(data), 4096):  # streamed in, as a network delivers it
+            writer.write(data[i:i + 4096])
+            await writer.drain()
+        for _ in range(2):
+            out.append(await asyncio.wait_for(reader.readuntil(b"\x1c\x0d"), 30))
+        writer.close()
+        await writer.wait_closed()
+
+    listener = run(sink, body, max_frame=100_000)
+    assert _codes(out) == ["AR", "AA"]  # the same connection goes on after the AR
+    stored = list(sink.read())
+    assert [m.disposition for m in stored] == ["rejected", "applied"]
+    assert stored[0].raw == big[:KEPT_PREFIX] and stored[0].raw_length == len(big)
+    assert "larger than the limit of 100,000 bytes" in (stored[0].error or "")
+    assert stored[1].raw_length == len(numbered(2))
+    assert listener.stats.oversized == 1
+    # the frame was never held whole: at most the limit (and one byte) at a time
+    assert listener.stats.peak_buffered <= 100_000 + 64 * 1024
+
+
+def test_idle_connection_is_closed_and_its_unfinished_frame_kept() -> None:
+    sink = MemorySink()
+    seen: list[bytes] = []
+
+    async def body(listener: MllpListener) -> None:
+        quiet_reader, quiet_writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(b"\x0b" + numbered(4)[:50])  # a frame begun, then silence
+        await writer.drain()
+        seen.append(await asyncio.wait_for(reader.read(), 30))  # EOF: closed by the listener
+        seen.append(await asyncio.wait_for(quiet_reader.read(), 30))
+        for w in (writer, quiet_writer):
+            w.close()
+
+    listener = run(sink, body, idle_timeout=0.3)
+    assert seen == [b"", b""]
+    assert listener.stats.idle_closed == 2
+    [kept] = sink.messages  # the silent connection left nothing to keep
+    assert kept.raw == numbered(4)[:50] and kept.disposition == "rejected"
+    assert "idle timeout" in (kept.error or "") and "cut off" in (kept.error or "")
+
+
+def test_a_connection_over_the_limit_is_refused_while_the_others_go_on() -> None:
+    sink = MemorySink()
+    results: dict[str, Any] = {}
+
+    async def body(listener: MllpListener) -> None:
+        first = await open_hl7_connection("127.0.0.1", listener.port)
+        second = await open_hl7_connection("127.0.0.1", listener.port)
+        for i, (reader, writer) in enumerate((first, second)):  # both open and in use
+            writer.writeblock(numbered(10 + i))
+            await writer.drain()
+            await asyncio.wait_for(reader.readmessage(), 10)
+        third_reader, third_writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        results["third"] = await asyncio.wait_for(third_reader.read(), 10)  # closed at once
+        third_writer.close()
+        reader, writer = first
+        writer.writeblock(numbered(12))
+        await writer.drain()
+        results["first"] = code(await asyncio.wait_for(reader.readmessage(), 10))
+        second[1].close()  # one leaves: a new connection is taken again
+        await second[1].wait_closed()
+        for _ in range(500):
+            if listener.stats.connections == 2 and len(listener._writers) < 2:
+                break
+            await asyncio.sleep(0.01)
+        results["fourth"] = code((await send_all(listener.port, [numbered(13)]))[0])
+        writer.close()
+
+    listener = run(sink, body, max_connections=2)
+    assert results == {"third": b"", "first": "AA", "fourth": "AA"}
+    assert listener.stats.refused == 1 and listener.stats.connections == 3
+    assert len(sink.messages) == 4  # the refused connection sent nothing that was lost
+
+
+def _pieces(framer: Framer, stream: bytes, chunk: int) -> list[tuple[bytes, int, str | None]]:
+    out = []
+    for i in range(0, len(stream), chunk):
+        out += [(p.raw, p.length, p.problem) for p in framer.feed(stream[i:i + chunk])]
+    end = framer.end("the connection closed")
+    if end is not None:
+        out.append((end.raw, end.length, end.problem))
+    return out
+
+
+def test_framer_never_holds_more_than_the_limit_whatever_the_sender_does() -> None:
+    good = numbered(1)
+    stream = (frame(good) + b"\x0b" + b"y" * 3_000_000 + b"\x1c\x0d"  # too large, ended
+              + b"z" * 200_000  # stray bytes, too many
+              + b"\x0b" + b"w" * 500_000 + b"\x0b" + good + b"\x1c\x0d"  # too large, cut
+              + b"\x0b" + b"v" * 2_000_000)  # too large, then the connection closes
+    framer = Framer(max_frame=100_000)
+    pieces = _pieces(framer, stream, 65536)
+    assert framer.peak <= 100_001
+    assert [(len(raw), n) for raw, n, _ in pieces] == [
+        (len(good), len(good)), (KEPT_PREFIX, 3_000_000), (KEPT_PREFIX, 200_000),
+        (KEPT_PREFIX, 500_000), (len(good), len(good)), (KEPT_PREFIX, 2_000_000)]
+    problems = [p for _, _, p in pieces]
+    assert problems[0] is None and problems[4] is None
+    assert "larger than the limit" in (problems[1] or "")
+    assert "outside an MLLP frame" in (problems[2] or "")
+    assert "truncated" in (problems[3] or "") and "cut off" in (problems[5] or "")
+
+
+@pytest.mark.parametrize("max_frame", [40, 200, 100_000])
+def test_framer_gives_the_same_pieces_however_the_bytes_arrive(max_frame: int) -> None:
+    """End blocks split across reads, over-limit frames, stray bytes: one byte at a time, a
+    few, or all at once, the pieces are the same."""
+    good = numbered(1)[:150]
+    stream = (b"\r\n" + frame(good) + b"junk" + frame(good + b"\x1c") + b"\x0b" + good[:30]
+              + frame(b"x" * 300) + b"\x1c\x0d\r\n" + frame(b"") + b"\x0b" + b"tail\x1c")
+    expected = _pieces(Framer(max_frame), stream, len(stream))
+    for chunk in (1, 2, 3, 7, 64):
+        assert _pieces(Framer(max_frame), stream, chunk) == expected, chunk
+    assert [n for _, n, _ in expected] == [150, 4, 151, 30, 300, 0, 5]

@@ -45,7 +45,7 @@ def complaint(description: str, *, subject: str = "影像科投诉",
 
 def test_hook_reads_subject_description_and_demands() -> None:
     c = complaint("检查时技师态度很凶", subject="CT机器坏了", demands="要求解释为什么拿不到报告")
-    suggestions = hc_keyword_classifier.plugin.hc_suggest_categories(complaint=c)
+    suggestions = hc_keyword_classifier.plugin.hc_suggest_categories(complaint=c, app=None)
     assert suggestions is not None
     assert {s.category: s.matched for s in suggestions} == {
         Category.EQUIPMENT_FAULT: ["机器", "坏了"],
@@ -56,7 +56,7 @@ def test_hook_reads_subject_description_and_demands() -> None:
 
 def test_hook_abstains_when_nothing_matches() -> None:
     c = complaint("想咨询一下胸片的费用", subject="咨询")
-    assert hc_keyword_classifier.plugin.hc_suggest_categories(complaint=c) is None
+    assert hc_keyword_classifier.plugin.hc_suggest_categories(complaint=c, app=None) is None
 
 
 def test_installed_plugin_is_discovered_through_its_entry_point() -> None:
@@ -65,7 +65,7 @@ def test_installed_plugin_is_discovered_through_its_entry_point() -> None:
     assert ENTRY_POINT in loaded
     info = {p.name: p for p in pm.plugins()}[ENTRY_POINT]
     assert info.distribution == DISTRIBUTION
-    assert info.hooks == ("hc_suggest_categories",)
+    assert info.hooks == ("hc_register_settings", "hc_suggest_categories")
 
     suggestions = pm.suggest_categories(complaint("MR排队等了三个小时"))
     ours = [s for s in suggestions if s.source == SOURCE]
@@ -117,6 +117,6 @@ def test_service_without_the_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_complaint_text_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     register_equipment_complaint()
-    hc_keyword_classifier.plugin.hc_suggest_categories(complaint=complaint(PRIVATE))
+    hc_keyword_classifier.plugin.hc_suggest_categories(complaint=complaint(PRIVATE), app=None)
     assert "王小明" not in caplog.text
     assert "13812345678" not in caplog.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date
 from typing import Any
 
 import click
@@ -13,17 +14,21 @@ from rich.table import Table
 from ..domain.case import Case
 from ..domain.commands import PUBLIC_COMMANDS
 from ..domain.personal import mask_dump
-from ..domain.taxonomy import CaseState, label
+from ..domain.taxonomy import CaseState, Category, Channel, ComplaintKind, label
+from ..domain.views import PROTECTED, summarize
 from ..errors import FieldProblem, InvalidInput
 from ..plugins.types import Viewer
-from ..services.views import PROTECTED, summarize
-from .context import get_service, get_state, get_store
+from ..services.service import CaseFilter
+from .context import get_app, get_service
 from .output import console as make_console
 from .output import styled
 
 
 def _actor() -> str:
-    return os.environ.get("HC_ACTOR") or f"cli:{os.environ.get('USER', 'unknown')}"
+    ctx = click.get_current_context(silent=True)
+    state = ctx.find_root().obj if ctx is not None else None
+    configured = getattr(getattr(state, "settings", None), "actor", None)
+    return configured or f"cli:{os.environ.get('USER', 'unknown')}"
 
 
 actor_option = click.option("--actor", default=_actor, show_default="$HC_ACTOR or cli:$USER",
@@ -49,17 +54,61 @@ def _read_input(file: str, encoding: str | None) -> str:
     return read_text(Path(file), encoding)
 
 
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("filter", [FieldProblem(option, value, "a date YYYY-MM-DD")],
+                           [f"  - {option}：日期格式应为 YYYY-MM-DD"]) from None
+
+
+def filter_options(f: Any) -> Any:
+    """The filters of `list` and `export`."""
+    for option in reversed([
+        click.option("--state", "states", multiple=True,
+                     type=click.Choice([s.value for s in CaseState]),
+                     help="Only cases in this state (repeatable)."),
+        click.option("--department", help="Only cases of this department (or a unit within "
+                     "it): an id, a Chinese or English name or an alias, e.g. 影像科."),
+        click.option("--open", "open_only", is_flag=True, help="Only open cases."),
+        click.option("--channel", type=click.Choice([c.value for c in Channel]),
+                     help="Only cases that came by this channel."),
+        click.option("--kind", type=click.Choice([k.value for k in ComplaintKind]),
+                     help="Only complaints, reports, suggestions ..."),
+        click.option("--category", type=click.Choice([c.value for c in Category]),
+                     help="Only cases classified under this category."),
+        click.option("--from", "received_from", metavar="DATE",
+                     help="Received on or after this day (YYYY-MM-DD, HC_TIMEZONE)."),
+        click.option("--to", "received_to", metavar="DATE",
+                     help="Received on or before this day."),
+    ]):
+        f = option(f)
+    return f
+
+
+def case_filter(states: tuple[str, ...] = (), department: str | None = None,
+                open_only: bool = False, channel: str | None = None, kind: str | None = None,
+                category: str | None = None, received_from: str | None = None,
+                received_to: str | None = None) -> CaseFilter:
+    return CaseFilter(states=states, department=department, open_only=open_only,
+                      channel=channel, kind=kind, category=category,
+                      received_from=_day(received_from, "--from"),
+                      received_to=_day(received_to, "--to"))
+
+
 @click.command("list")
-@click.option("--state", type=click.Choice([s.value for s in CaseState]),
-              help="Only cases in this state.")
-@click.option("--department", help="Only cases of this department (or a unit within it): "
-              "an id, a Chinese or English name or an alias, e.g. 影像科.")
-@click.option("--open", "open_only", is_flag=True, help="Only open cases.")
+@filter_options
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="At most this many cases (a page).")
+@click.option("--after", metavar="REF", default=None,
+              help="Start after this reference (the last one of the previous page).")
 @format_option
-def list_cmd(state: str | None, department: str | None, open_only: bool, fmt: str) -> None:
+def list_cmd(limit: int | None, after: str | None, fmt: str, **filters: Any) -> None:
     """List cases, identity masked (投诉列表，身份信息脱敏)."""
-    service = get_service(click.get_current_context())
-    rows = service.list_cases(state=state, department=department, open_only=open_only)
+    rows = get_app().complaints.list_cases(filters=case_filter(**filters), limit=limit,
+                                           after=after)
     if fmt == "json":
         for s in rows:
             click.echo(s.model_dump_json())
@@ -155,9 +204,10 @@ def show_cmd(reference: str, history: bool, fmt: str) -> None:
 @click.option("--channel", "intake_channel", help="Normalise FILE with this channel's intake "
               "plugin (e.g. web_form, hotline_platform) instead of reading a ComplaintDraft.")
 @encoding_option
+@format_option
 @actor_option
 def register_cmd(file: str, idempotency_key: str | None, intake_channel: str | None,
-                 encoding: str | None, actor: str) -> None:
+                 encoding: str | None, fmt: str, actor: str) -> None:
     """Register a complaint from a JSON file (- for standard input)."""
     from ..files import load_json
 
@@ -169,10 +219,19 @@ def register_cmd(file: str, idempotency_key: str | None, intake_channel: str | N
             ["  - 文件内容须为一个 JSON 对象（{...}），参见 schemas/complaint-draft.schema.json"])
     service = get_service(click.get_current_context())
     if intake_channel:
-        case = service.intake(intake_channel, data, actor=actor, idempotency_key=idempotency_key)
+        case, created = service.intake_once(intake_channel, data, actor=actor,
+                                            idempotency_key=idempotency_key)
     else:
-        case = service.register(data, actor=actor, idempotency_key=idempotency_key)
-    click.echo(case.reference)
+        case, created = service.register_once(data, actor=actor,
+                                              idempotency_key=idempotency_key)
+    if fmt == "json":
+        click.echo(json.dumps({"reference": case.reference, "created": created,
+                               "state": case.state.value, "version": case.version}))
+    elif created:
+        click.echo(case.reference)
+    else:
+        click.echo(f"{case.reference} (already registered with this idempotency key; nothing "
+                   "new was stored 已登记过，未重复登记)")
 
 
 def _json_kind(value: Any) -> str:
@@ -194,7 +253,46 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
     return data
 
 
-@click.command("act")
+class _ActCommand(click.Command):
+    """``act --help`` lists every command with its fields, generated from the command models
+    (their JSON Schemas), so the help never falls behind the code."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        with formatter.section("Commands and their fields, * required (操作及字段，* 为必填)"):
+            formatter.write_dl([(name, command_fields(name)) for name in PUBLIC_COMMANDS])
+
+
+def command_fields(name: str) -> str:
+    """``method* (phone|sms|...): how ...; message* (string): ...`` for one command."""
+    from ..domain.commands import COMMAND_BY_NAME
+
+    schema = COMMAND_BY_NAME[name].model_json_schema()
+    defs = schema.get("$defs", {})
+    required = set(schema.get("required", []))
+    parts = []
+    for field, spec in schema.get("properties", {}).items():
+        if spec.get("readOnly"):
+            continue
+        parts.append(f"{field}{'*' if field in required else ''} ({_kind(spec, defs)})"
+                     + (f": {spec['description']}" if spec.get("description") else ""))
+    return "; ".join(parts)
+
+
+def _kind(spec: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "$ref" in spec:
+        target = defs.get(spec["$ref"].rsplit("/", 1)[-1], {})
+        return "|".join(str(v) for v in target["enum"]) if "enum" in target else "object"
+    if "anyOf" in spec:
+        return " or ".join(_kind(s, defs) for s in spec["anyOf"] if s.get("type") != "null")
+    if spec.get("type") == "array":
+        return f"list of {_kind(spec.get('items', {}), defs)}"
+    if "enum" in spec:
+        return "|".join(str(v) for v in spec["enum"])
+    return str(spec.get("format") or spec.get("type") or "value")
+
+
+@click.command("act", cls=_ActCommand)
 @click.argument("reference")
 @click.argument("command", type=click.Choice(PUBLIC_COMMANDS))
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
@@ -208,7 +306,7 @@ def act_cmd(reference: str, command: str, pairs: tuple[str, ...], data: str | No
             reason: str | None, expected_version: int | None, actor: str) -> None:
     """Carry out a workflow COMMAND on a case (see `hospital-complaints workflow`).
 
-    Example: act HC-20261120-0001 acknowledge --set method=phone --set message=已收到
+    Example: act HC-20261121-0001 acknowledge --set method=phone --set message=已收到
     """
     from ..files import load_json
 
@@ -267,16 +365,12 @@ def reveal_cmd(reference: str, user: str, roles: tuple[str, ...], department: st
 @click.command("export")
 @click.option("--format", "exporter", default="jsonl", show_default=True,
               help="An exporter id (see `plugins`): jsonl, csv, ...")
+@filter_options
 @click.argument("out", type=click.File("w", encoding="utf-8"), default="-")
-def export_cmd(exporter: str, out: Any) -> None:
-    """Export every case, identity masked, to OUT (default standard output)."""
-    service = get_service(click.get_current_context())
-    exporters = service.plugins.exporters()
-    if exporter not in exporters:
-        raise InvalidInput("export", [FieldProblem("--format", exporter,
-                                                   f"one of: {', '.join(sorted(exporters))}")],
-                           [f"未知导出格式 {exporter!r}"])
-    n = exporters[exporter].export(service.iter_cases(), out)
+def export_cmd(exporter: str, out: Any, **filters: Any) -> None:
+    """Export cases (all, or those the filters select), identity masked, to OUT (default
+    standard output)."""
+    n = get_app().exports.export(exporter, out, case_filter(**filters))
     click.echo(f"exported {n} cases", err=True)
 
 
@@ -290,30 +384,19 @@ def audit_verify_cmd() -> None:
     """Check everything that is tamper-evident; name each bad row and exit 1 if anything was
     altered, deleted or reordered: the event log's hash chains, the cases listing against
     the events, the seals of exam/fault/roster rows, and plugins' own checks (raw HL7)."""
-    from ..storage.sql import verify_chain
-    from ..storage.sql.seals import verify_seals
-
-    ctx = click.get_current_context()
-    store = get_store(ctx)
-    problems = [str(p) for p in verify_chain(store)]
-    seals = verify_seals(store)
-    problems += seals.problems
-    checks = get_state(ctx).plugins.integrity_checks()
-    for check in checks.values():
-        problems += [f"{check.id}: {line}" for line in check.check(store)]
-    if problems:
-        for p in problems[:200]:
+    report = get_app().audit.verify()
+    if not report.ok:
+        for p in report.problems[:200]:
             click.echo(f"BAD: {p}", err=True)
-        if len(problems) > 200:
-            click.echo(f"... and {len(problems) - 200} more problems", err=True)
-        click.echo(f"FAILED: {len(problems)} problems 发现 {len(problems)} 处篡改或损坏",
-                   err=True)
+        if len(report.problems) > 200:
+            click.echo(f"... and {len(report.problems) - 200} more problems", err=True)
+        click.echo(f"FAILED: {len(report.problems)} problems 发现 {len(report.problems)} "
+                   "处篡改或损坏", err=True)
         sys.exit(1)
-    seq, head = store.chain_head()
-    click.echo(f"ok: {seq} events, chain head {head}; cases listing matches the events; "
-               f"{seals.checked} evidence rows checked"
-               + "".join(f"; {c.description}: ok" for c in checks.values()))
-    for table, n in sorted(seals.unsealed.items()):
+    click.echo(f"ok: {report.events} events, chain head {report.chain_head}; cases listing "
+               f"matches the events; {report.evidence_rows} evidence rows checked"
+               + "".join(f"; {c}: ok" for c in report.checks))
+    for table, n in sorted(report.unsealed.items()):
         click.echo(f"note: {n} rows of {table} were written before release 0.2 and carry no "
                    "seal; `hospital-complaints keys rotate` seals them")
 

@@ -1,19 +1,19 @@
-"""What every CLI command shares: settings, plugins, and (on first use) the store and service."""
+"""What every CLI command shares: the settings and plugins ``main`` started with, and the
+application (``bootstrap``) built on first use with the database of ``--db``."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import click
 
-from ..config import Settings
+from ..app import App, bootstrap
 from ..plugins.manager import HCPluginManager
-from ..services.service import ComplaintService, build_service
-from ..storage.blobs import FileBlobStore
+from ..settings import Settings
 
 if TYPE_CHECKING:
+    from ..services.service import ComplaintService
     from ..storage.sql import SqlStore
 
 
@@ -22,8 +22,17 @@ class CliState:
     settings: Settings
     plugins: HCPluginManager
     db_url: str | None = None
-    store: SqlStore | None = field(default=None)
-    service: ComplaintService | None = field(default=None)
+    app: App | None = field(default=None)
+
+    def get_app(self) -> App:
+        """The application on the configured database (``--db`` wins over the settings)."""
+        if self.app is None:
+            settings = self.settings
+            if self.db_url:
+                settings = settings.model_copy(update={
+                    "database": settings.database.model_copy(update={"url": self.db_url})})
+            self.app = bootstrap(settings, plugins=self.plugins)
+        return self.app
 
 
 def get_state(ctx: click.Context) -> CliState:
@@ -33,25 +42,17 @@ def get_state(ctx: click.Context) -> CliState:
     return state
 
 
+def get_app(ctx: click.Context | None = None) -> App:
+    """The application of this invocation (built on first use)."""
+    return get_state(ctx or click.get_current_context()).get_app()
+
+
 def get_store(ctx: click.Context) -> SqlStore:
     """The database named by --db / HC_DATABASE_URL (default ./hospital-complaints.db),
-    migrated to the current schema on first use, with the tables of every loaded plugin
-    that registers migrations (``hc_register_migrations``)."""
-    from ..storage.sql.config import open_store
-
-    state = get_state(ctx)
-    if state.store is None:
-        state.store = open_store(state.db_url, migrations=state.plugins.migration_locations())
-    return state.store
+    migrated to the current schema on first use, with every loaded plugin's tables."""
+    return get_app(ctx).store
 
 
 def get_service(ctx: click.Context) -> ComplaintService:
-    """The service for this invocation, on the configured database, built on first use."""
-    state = get_state(ctx)
-    if state.service is None:
-        state.service = build_service(state.settings, plugins=state.plugins,
-                                      uow_factory=get_store(ctx).unit_of_work,
-                                      blobs=FileBlobStore(os.environ.get(
-                                          "HC_BLOB_DIR", "hospital-complaints-blobs"),
-                                          get_store(ctx).key_ring))
-    return state.service
+    """The complaint service of this invocation (``app.complaints``)."""
+    return get_app(ctx).complaints

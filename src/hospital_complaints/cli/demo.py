@@ -9,16 +9,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from ..app import App, bootstrap
 from ..clock import FixedClock
-from ..correlation import build_evidence, build_summary, refresh_complaint_links
 from ..demo.scenario import WEEK_START, demo_imaging, run_scenario
 from ..domain.complaint import Complaint
 from ..domain.taxonomy import Milestone, OutcomeKind, label
-from ..plugins.manager import HCPluginManager
-from ..services.service import ComplaintService, build_service
-from ..sla import Calendars, case_deadlines, status_at
-from ..storage.sql import SqlStore
-from .context import get_state, get_store
+from ..sla import status_at
+from .context import get_state
 from .output import console as make_console
 from .output import styled
 
@@ -35,9 +32,9 @@ def demo_cmd(quiet: bool) -> None:
     state = get_state(click.get_current_context())
     console = make_console()
     clock = FixedClock(WEEK_START)
-    store = get_store(click.get_current_context())
-    service = build_service(state.settings, clock=clock, plugins=state.plugins,
-                            uow_factory=store.unit_of_work)
+    store = state.get_app().store
+    app = bootstrap(state.get_app().settings, plugins=state.plugins, clock=clock, store=store)
+    service = app.complaints
     where = store.engine.url.render_as_string(hide_password=True)
     console.print(styled(("hospital-complaints demo", "bold"),
                          ": 影像科一周投诉处理 a week in an imaging department "
@@ -71,7 +68,7 @@ def demo_cmd(quiet: bool) -> None:
     console.print(styled("\n", (ct.reference, "bold"), f" {ct.complaint.subject}"))
     met = {"acknowledge": ct.acknowledged_at, "respond": ct.response.at if ct.response else None,
            "close": ct.closed_at}
-    for d in case_deadlines(service.sla_policy(), ct, Calendars.from_env()):
+    for d in app.deadlines.for_case(ct.reference):
         if d.milestone in met:
             as_of = max(clock.now(), ct.events[-1].at)  # the week's steps are not in time order
             status = status_at(d.due, d.due_soon_from, met[d.milestone], as_of)
@@ -91,8 +88,7 @@ def demo_cmd(quiet: bool) -> None:
     if ct.follow_up is not None:
         console.print(f"  follow-up 回访: satisfaction {ct.follow_up.satisfaction}/5")
     console.print(f"  events 事件: {ct.version}, state {label(ct.state)}")
-    _print_correlation(console, store, state.settings.timezone, service, ct.complaint,
-                       state.plugins)
+    _print_correlation(console, app, ct.complaint)
 
     closed = sum(1 for c in cases if c.state.value == "closed")
     console.print(
@@ -107,34 +103,32 @@ def demo_cmd(quiet: bool) -> None:
                   f"{result.references['ct']} --history · hospital-complaints audit verify")
 
 
-def _print_correlation(console: Console, store: SqlStore, tz: str, service: ComplaintService,
-                       complaint: Complaint, plugins: HCPluginManager) -> None:
+def _print_correlation(console: Console, app: App, complaint: Complaint) -> None:
     """Load the week's imaging records and show what the exam record says. The exams come
-    as HL7 v2 messages through the HL7 v2 adapter when it is installed, else directly."""
-    from ..demo.hl7feed import feed_exams
-    from ..storage.sql.exams import ImagingRepository
-
-    repo = ImagingRepository(store, tz=tz)
+    through a plugin's feed when one shows itself (``hc_demo_exam_feed``: the HL7 v2 adapter
+    sends them as a RIS's HL7 messages), else directly."""
+    imaging = app.imaging
     exams, faults, shifts = demo_imaging()
-    feed = feed_exams(store, exams, plugins, tz)
+    feed = app.plugins.demo_exam_feed(app, exams)
     if feed is None:
-        repo.add_exams(exams)
+        imaging.add_exams(exams)
         console.print(f"  exams 检查记录: {len(exams)} stored directly (HL7 v2 adapter not "
                       "installed or disabled)")
     else:
-        console.print(f"  {feed.render()}")
-        if feed.not_stored or feed.rejected:
-            console.print(styled(("  some HL7 messages were not stored; exams stored directly",
-                                  "red")))
-            repo.add_exams(exams)
-    repo.add_faults(faults)
-    repo.add_shifts(shifts)
-    pack = build_evidence(repo, complaint)
+        for line in feed.lines:
+            console.print(f"  {line}")
+        if not feed.stored_all:
+            console.print(styled(("  some exams did not arrive through the feed; stored "
+                                  "directly", "red")))
+            imaging.add_exams(exams)
+    imaging.add_faults(faults)
+    imaging.add_shifts(shifts)
+    pack = imaging.evidence(complaint.reference)
     console.print(f"  correlation 关联分析 ({len(exams)} exams, {len(faults)} faults imported): "
                   f"{pack.finding_en}")
     console.print(f"    {pack.finding_zh}")
-    refresh_complaint_links(repo, service)
-    summary = build_summary(repo, "2026-11-13", "2026-11-20")
+    imaging.refresh_links()  # the demo's cases were linked before their exams arrived
+    summary = imaging.summary("2026-11-13", "2026-11-20")
     for f in summary.faults:
         met = {True: "met", False: "MISSED", None: "-"}[f.response_met]
         console.print(f"  fault 故障 {f.fault_id} {f.device}: on site after {f.response_min} "

@@ -12,12 +12,12 @@ its own (tests with ``CliRunner().invoke(group, ...)``, a plugin's own console s
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 
 from ..errors import HospitalComplaintsError
+from ..settings import debug_requested
 
 DEBUG_VAR = "HC_DEBUG"
 
@@ -46,6 +46,6 @@ class ErrorBoundaryGroup(click.Group):
                 KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
-            if os.environ.get(DEBUG_VAR) == "1":
+            if debug_requested():
                 raise
             raise internal_error(exc) from exc

@@ -7,43 +7,23 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..clock import zone
-from ..correlation import (
-    DepartmentSummary,
-    EvidencePack,
-    Targets,
-    accept_evidence,
-    build_evidence,
-    build_summary,
-    import_file,
-    raise_cluster_alerts,
-    refresh_complaint_links,
-    suggest_exams,
-)
+from ..correlation import DepartmentSummary, EvidencePack
 from ..correlation.importers import ImportReport, Kind
 from ..domain.taxonomy import label
 from ..errors import FieldProblem, InvalidInput
 from .cases import actor_option, format_option
-from .context import get_service, get_state, get_store
+from .context import get_app
 from .output import console as make_console
 from .output import styled
 
-if TYPE_CHECKING:
-    from ..storage.sql.exams import ImagingRepository
-
 SHOWN_PROBLEMS = 50
-
-
-def _repo(ctx: click.Context) -> ImagingRepository:
-    from ..storage.sql.exams import ImagingRepository
-
-    return ImagingRepository(get_store(ctx), tz=get_state(ctx).settings.timezone)
 
 
 @click.group("exams")
@@ -53,8 +33,7 @@ def exams_group() -> None:
 
 def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
                 quiet: bool, encoding: str | None = None) -> None:
-    ctx = click.get_current_context()
-    repo = _repo(ctx)
+    imaging = get_app().imaging
     p = Path(path)
     console = make_console()
     total = None
@@ -66,10 +45,9 @@ def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
                   disable=quiet or not console.is_terminal) as progress:
         task = progress.add_task("rows", total=total)
         on_progress: Callable[[int], None] = lambda n: progress.update(task, completed=n)  # noqa: E731
-        report = import_file(repo, p, kind, tz=zone(timezone) if timezone else None,
-                             source=source, on_progress=on_progress, encoding=encoding)
-    if report.imported:
-        repo.analyze()
+        report = imaging.import_file(p, kind, tz=zone(timezone) if timezone else None,
+                                     source=source, on_progress=on_progress,
+                                     encoding=encoding)
     _print_report(report)
 
 
@@ -139,13 +117,9 @@ def import_roster_cmd(file: str, timezone: str | None, source: str | None, quiet
 @format_option
 def show_exam_cmd(accession: str, fmt: str) -> None:
     """One exam's timeline, delays and data-quality flags."""
-    repo = _repo(click.get_current_context())
-    exam = repo.exam(accession)
-    if exam is None:
-        raise InvalidInput("accession number", [FieldProblem(
-            "accession", accession, "an accession number present in the imported exams")],
-            [f"找不到检查号 {accession}"])
-    entries = repo.timeline(accession)
+    imaging = get_app().imaging
+    exam = imaging.exam(accession)
+    entries = imaging.timeline(accession)
     if fmt == "json":
         click.echo(json.dumps({
             "accession_number": accession, "modality": exam.modality, "station": exam.station,
@@ -158,8 +132,14 @@ def show_exam_cmd(accession: str, fmt: str) -> None:
                   f"{exam.station or ''}")
     for e in entries:
         table.add_row(e.event.value, label(e.event).zh,
-                      f"{e.at.astimezone(repo.tz):%Y-%m-%d %H:%M}")
+                      f"{e.at.astimezone(imaging.tz):%Y-%m-%d %H:%M}")
     make_console().print(table)
+    for metric, zh, en in (("wait", "候检等待", "wait: arrived to started"),
+                           ("slip", "较预约推迟", "slip: scheduled to started"),
+                           ("report", "报告用时", "report: completed to final report")):
+        minutes = exam.minutes(metric)
+        shown = "-" if minutes is None else f"{minutes:.0f} min"
+        click.echo(f"{zh} {en}: {shown}")
     if exam.flags:
         click.echo("flags: " + ", ".join(exam.flags))
 
@@ -169,10 +149,7 @@ def show_exam_cmd(accession: str, fmt: str) -> None:
 @format_option
 def suggest_cmd(reference: str, fmt: str) -> None:
     """Candidate exams for a complaint without an exam link (nothing is linked)."""
-    ctx = click.get_current_context()
-    case = get_service(ctx).get(reference)
-    repo = _repo(ctx)
-    found = suggest_exams(repo, case.complaint)
+    found = get_app().imaging.suggest(reference)
     if fmt == "json":
         for s in found:
             click.echo(json.dumps({"accession_number": s.exam.accession_number,
@@ -213,7 +190,8 @@ def _day(value: str | None, name: str) -> str:
 @click.option("--from", "day_from", metavar="DATE", help="First day (with --summary).")
 @click.option("--to", "day_to", metavar="DATE", help="Last day (with --summary).")
 @click.option("--alert", is_flag=True,
-              help="With --summary: send each cluster to hc_after_event plugins.")
+              help="With --summary: record each new cluster as a cluster_alert event on its "
+                   "latest complaint (once; notifiers hear of it).")
 @format_option
 @actor_option
 def correlate_cmd(reference: str | None, accession: str | None, accept: bool, summary: bool,
@@ -225,21 +203,17 @@ def correlate_cmd(reference: str | None, accession: str | None, accept: bool, su
     during the visit, staff on duty, and a finding. --summary --from --to: complaint rates per
     1,000 exams, waiting and report-delay bands, faults and clusters.
     """
-    ctx = click.get_current_context()
     if summary == (reference is not None):
         raise click.UsageError("give either --complaint REF or --summary --from DATE --to DATE")
-    service = get_service(ctx)
-    repo = _repo(ctx)
-    targets = Targets.from_env()
+    imaging = get_app().imaging
     if reference is not None:
-        case = service.get(reference)
-        pack = build_evidence(repo, case.complaint, targets, accession)
+        pack = imaging.evidence(reference, accession)
         if fmt == "json":
             click.echo(pack.model_dump_json(indent=2))
         else:
-            _print_pack(pack, repo)
+            _print_pack(pack, imaging.tz)
         if accept:
-            events = accept_evidence(service, reference, pack, actor=actor)
+            events = imaging.accept_evidence(reference, pack, actor=actor)
             click.echo(f"recorded {len(events)} evidence items on {reference} "
                        f"(已记录 {len(events)} 项证据)")
         return
@@ -248,20 +222,18 @@ def correlate_cmd(reference: str | None, accession: str | None, accept: bool, su
         raise InvalidInput("correlate", [FieldProblem(
             "--from", first, f"a day on or before --to ({last})")],
             [f"  - --from {first} 晚于 --to {last}：起始日期须不晚于结束日期"])
-    refresh_complaint_links(repo, service)
-    result = build_summary(repo, first, last, targets)
+    result = imaging.summary(first, last)
     if fmt == "json":
         click.echo(result.model_dump_json(indent=2))
     else:
         _print_summary(result)
     if alert:
-        failures = raise_cluster_alerts(service, result.clusters)
-        for fail in failures:
-            click.echo(f"alert plugin {fail.plugin} failed: {fail.error}", err=True)
-        click.echo(f"alerts sent for {len(result.clusters)} clusters")
+        new = imaging.record_cluster_alerts(result.clusters)
+        click.echo(f"{len(result.clusters)} clusters; {new} new cluster alerts recorded "
+                   f"(notifiers are told through the outbox) 已记录 {new} 条新的聚集提醒")
 
 
-def _print_pack(pack: EvidencePack, repo: ImagingRepository) -> None:
+def _print_pack(pack: EvidencePack, tz: ZoneInfo) -> None:
     console = make_console()
     console.print(styled((pack.complaint_ref, "bold"), f" exam {pack.accession_number} "
                          f"{pack.modality or ''} {pack.station or ''}"))
@@ -280,16 +252,16 @@ def _print_pack(pack: EvidencePack, repo: ImagingRepository) -> None:
                         else f"P{m.device_percentile:.0f} ({m.device_n})")
     console.print(metrics)
     for f in pack.faults:
-        restored = "?" if f.restored_at is None else f"{f.restored_at.astimezone(repo.tz):%H:%M}"
+        restored = "?" if f.restored_at is None else f"{f.restored_at.astimezone(tz):%H:%M}"
         console.print(f"fault 故障 {f.fault_id} {f.device}"
                       f"{'' if f.same_device else ' (same modality 同类设备)'}: "
-                      f"{f.reported_at.astimezone(repo.tz):%m-%d %H:%M} → "
+                      f"{f.reported_at.astimezone(tz):%m-%d %H:%M} → "
                       f"{restored}"
                       f", on site after {f.response_min} min (target {f.response_target_min:.0f})"
                       f"; cause {f.cause or '-'}")
     for s in pack.staff:
         console.print(f"on duty 值班: {s.staff} ({s.role}{', ' + s.device if s.device else ''}) "
-                      f"{s.start.astimezone(repo.tz):%H:%M}-{s.end.astimezone(repo.tz):%H:%M}")
+                      f"{s.start.astimezone(tz):%H:%M}-{s.end.astimezone(tz):%H:%M}")
     if pack.flags:
         console.print("flags 数据标记: " + ", ".join(pack.flags))
     console.print(f"finding 发现: {pack.finding_zh}")

@@ -9,17 +9,14 @@ the old key any more (``keys status``), and only then remove the old key.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..errors import ConfigError
-from ..storage.blobs import FileBlobStore
-from ..storage.keys import ENV_VAR, KeyRing
+from ..storage.keys import KeyRing
 from .cases import format_option
-from .context import get_state, get_store
+from .context import get_app, get_state
 
 
 @click.group("keys")
@@ -49,48 +46,13 @@ def generate_cmd(path: Path | None) -> None:
     click.echo(f"wrote a new key to {path} (mode 0600) 已生成密钥文件")
 
 
-def _blob_store(ring: KeyRing) -> FileBlobStore:
-    return FileBlobStore(os.environ.get("HC_BLOB_DIR", "hospital-complaints-blobs"), ring)
-
-
-def _usage(ctx: click.Context) -> dict[str, dict[str, int]]:
-    """Key id -> rows, per kind of data."""
-    import sqlalchemy as sa
-
-    from ..storage.sql.seals import evidence_tables
-
-    store = get_store(ctx)
-    e = store.tables.events
-    usage: dict[str, dict[str, int]] = {}
-    with store.read() as conn:
-        usage["events"] = {str(k): int(n) for k, n in conn.execute(
-            sa.select(e.c.key_id, sa.func.count()).where(e.c.key_id.is_not(None))
-            .group_by(e.c.key_id))}
-        seals: dict[str, int] = {}
-        for table in evidence_tables(store):
-            key = sa.func.substr(table.c.seal, 1, 8)
-            for k, n in conn.execute(sa.select(key, sa.func.count()).group_by(key)):
-                name = "(unsealed)" if k is None else str(k)
-                seals[name] = seals.get(name, 0) + int(n)
-        usage["evidence row seals"] = seals
-    blobs: dict[str, int] = {}
-    store_blobs = _blob_store(store.key_ring)
-    for blob in store_blobs.stored():
-        k = store_blobs.key_id_of(blob) or "(plaintext, release 0.1)"
-        blobs[k] = blobs.get(k, 0) + 1
-    usage["attachments"] = blobs
-    for data in get_state(ctx).plugins.encrypted_data().values():
-        usage[data.description] = data.key_ids(store)
-    return usage
-
-
 @keys_group.command("status")
 @format_option
 def status_cmd(fmt: str) -> None:
     """Which keys are configured and which data uses each (no key is shown)."""
-    ctx = click.get_current_context()
-    ring = get_store(ctx).key_ring
-    usage = _usage(ctx)
+    app = get_app()
+    ring = app.key_ring
+    usage = app.audit.key_usage()
     if fmt == "json":
         click.echo(json.dumps({"current": ring.current_id, "configured": ring.ids,
                                "usage": usage}, ensure_ascii=False, indent=2))
@@ -117,46 +79,16 @@ def status_cmd(fmt: str) -> None:
 def rotate_cmd(new_key: bool) -> None:
     """Re-encrypt everything under the current (first) key: events' personal data,
     attachments (0.1 plaintext ones too), plugins' tables; and seal evidence rows with it."""
-    import base64
-
-    from ..storage.sql.config import (
-        database_url,
-        key_file_path,
-        read_key_file,
-        replace_key_file,
-    )
-    from ..storage.sql.seals import reseal
-
-    ctx = click.get_current_context()
-    state = get_state(ctx)
+    state = get_state(click.get_current_context())
+    app = state.get_app()
     if new_key:
-        url = database_url(state.db_url)
-        path = key_file_path(url)
-        if path is None:
-            raise ConfigError(
-                f"the keys come from {ENV_VAR}, which this command cannot change: run `keys "
-                f"generate`, put the new key first in {ENV_VAR} (old keys after it), then run "
-                "`keys rotate` without --new-key",
-                f"密钥来自环境变量 {ENV_VAR}，本命令无法修改：请先运行 keys generate，把新密钥放在 "
-                f"{ENV_VAR} 的最前面（旧密钥在后），再运行 keys rotate")
-        get_store(ctx)  # the database opens with the old ring before anything changes
-        old = read_key_file(path)
-        fresh = KeyRing.generate_key()
-        replace_key_file(path, [fresh, *(base64.urlsafe_b64encode(k).decode("ascii")
-                                         for k in old.keys)])
-        ring = read_key_file(path)
-        state.store = None  # reopen with the new ring
-        state.service = None
-        click.echo(f"new current key {ring.current_id} added to {path}; old keys kept after it")
-    store = get_store(ctx)
-    parts: dict[str, Any] = {"events": store.rotate()}
-    parts["evidence row seals"] = reseal(store)
-    blobs = _blob_store(store.key_ring)
-    parts["attachments"] = sum(blobs.rewrite(k) for k in list(blobs.stored()))
-    for data in state.plugins.encrypted_data().values():
-        parts[data.description] = data.rotate(store)
-    for what, n in parts.items():
-        click.echo(f"  {what}: {n} re-encrypted under {store.key_ring.current_id}")
+        key_id = app.audit.add_new_key()
+        app.close()
+        state.app = None  # rebuilt with the new key ring
+        app = state.get_app()
+        click.echo(f"new current key {key_id} added to the key file; old keys kept after it")
+    for what, n in app.audit.rotate().items():
+        click.echo(f"  {what}: {n} re-encrypted under {app.key_ring.current_id}")
     click.echo("done; `hospital-complaints keys status` shows which old keys may now be removed")
 
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 from rich.table import Table
 
 from .. import __version__
-from ..config import Settings
+from ..app import configure
 from ..domain import taxonomy, workflow
 from ..errors import HospitalComplaintsError
-from ..plugins.manager import HCPluginManager
+from ..settings import debug_requested
 from .context import CliState, get_state
-from .errors import DEBUG_VAR, ErrorBoundaryGroup, internal_error
+from .errors import ErrorBoundaryGroup, internal_error
 from .output import console
 
 
@@ -90,11 +89,11 @@ def schemas_cmd(out: str) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from ..sla.cli import sla
     from .cases import register_case_commands
     from .demo import demo_cmd
     from .exams import register_exam_commands
     from .keys import register_key_commands
+    from .sla import sla
 
     cli.add_command(demo_cmd)
     cli.add_command(sla)
@@ -105,10 +104,9 @@ def _register_builtin_commands() -> None:
 
 def start() -> CliState:
     """Settings (checked) and plugins (loaded explicitly, never at import), with every
-    command registered: what ``main`` runs the command line with."""
-    settings = Settings.from_env()
-    plugins = HCPluginManager(blocked=settings.disabled_plugins, trace=settings.trace_hooks)
-    plugins.load_entrypoints()
+    command registered: what ``main`` runs the command line with. The application itself is
+    built (``bootstrap``) when a command first needs it, on the database of ``--db``."""
+    settings, plugins = configure()
     _register_builtin_commands()
     plugins.add_cli_commands(cli)
     return CliState(settings=settings, plugins=plugins)
@@ -122,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:  # a plugin that fails oddly while loading: still no traceback
-        if os.environ.get(DEBUG_VAR) == "1":
+        if debug_requested():
             raise
         click.echo(f"Error: {internal_error(exc).message}", err=True)
         sys.exit(2)

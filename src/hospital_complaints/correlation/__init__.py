@@ -5,7 +5,7 @@ The SQL repository is ``hospital_complaints.storage.sql.exams.ImagingRepository`
 imports no storage engine.
 """
 
-from .evidence import EvidencePack, accept_evidence, build_evidence, finding_text, resolve_exam
+from .evidence import EvidencePack, build_evidence, evidence_commands, finding_text, resolve_exam
 from .importers import ImportReport, RowProblem, import_file
 from .linking import ExamSuggestion, suggest_exams
 from .records import ExamRecord, PatientHasher, TimelineEntry, record_from_event, timeline_of
@@ -20,8 +20,6 @@ from .summary import (
     DepartmentSummary,
     build_summary,
     find_clusters,
-    raise_cluster_alerts,
-    refresh_complaint_links,
 )
 from .targets import Targets
 
@@ -40,15 +38,13 @@ __all__ = [
     "RowProblem",
     "Targets",
     "TimelineEntry",
-    "accept_evidence",
     "build_evidence",
     "build_summary",
+    "evidence_commands",
     "find_clusters",
     "finding_text",
     "import_file",
-    "raise_cluster_alerts",
     "record_from_event",
-    "refresh_complaint_links",
     "resolve_exam",
     "suggest_exams",
     "timeline_of",

@@ -1,7 +1,7 @@
 """The evidence pack for one complaint: the exam's timeline, its delays against the day's and
 the device's distribution and the targets, faults during the visit, staff on duty, and a short
 finding in Chinese and English. Nothing is recorded until a person accepts the pack
-(:func:`accept_evidence`)."""
+(:func:`evidence_commands`; ``app.imaging.accept_evidence`` records them)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 from ..domain.commands import AddEvidence
 from ..domain.complaint import Complaint, ExamLink
-from ..domain.events import Event
 from ..domain.imaging import EquipmentFault
 from ..domain.taxonomy import EvidenceType, label
 from ..errors import NotFound
-from ..services.service import ComplaintService
 from .records import METRIC_LABELS, METRICS, ExamRecord, local_parts
 from .repository import ImagingRecords, Rank
 from .targets import Targets
@@ -223,10 +221,9 @@ def _at(t: datetime | None) -> str:
     return "-" if t is None else f"{t:%m-%d %H:%M}"
 
 
-def accept_evidence(service: ComplaintService, reference: str, pack: EvidencePack, *,
-                    actor: str) -> list[Event]:
-    """Record the pack as evidence items (exam record, each fault, the roster), on a person's
-    decision. The case must be under investigation (the workflow says so otherwise)."""
+def evidence_commands(reference: str, pack: EvidencePack) -> list[AddEvidence]:
+    """The evidence items a clerk records when accepting ``pack``: the exam record, each
+    fault, the roster (``app.imaging.accept_evidence`` records them in one transaction)."""
     if pack.complaint_ref != reference:
         raise NotFound(f"this evidence pack is for {pack.complaint_ref}, not {reference}",
                        f"该证据包属于 {pack.complaint_ref}，不是 {reference}")
@@ -252,4 +249,4 @@ def accept_evidence(service: ComplaintService, reference: str, pack: EvidencePac
             description="on duty: " + "; ".join(
                 f"{s.staff} ({s.role}{', ' + s.device if s.device else ''}) "
                 f"{s.start:%H:%M}-{s.end:%H:%M}" for s in pack.staff)))
-    return [service.execute(reference, c, actor=actor) for c in commands]
+    return commands

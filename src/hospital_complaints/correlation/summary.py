@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from ..domain.events import Event
-from ..plugins.types import NotificationFailure
-from ..services.service import ComplaintService
-from ..services.views import summarize
-from .repository import DIMENSIONS, ComplaintExamRow, ComplaintLink, ImagingRecords
+from .repository import DIMENSIONS, WEEKDAYS, ComplaintExamRow, ImagingRecords
 from .targets import Targets
 
 
@@ -137,6 +133,19 @@ def find_clusters(rows: Iterable[ComplaintExamRow], targets: Targets) -> list[Cl
     return out
 
 
+def _order(dimension: str) -> Callable[[str], tuple[int, str]]:
+    """Keys in the order a reader expects: weekdays Monday first, then by hour; others by
+    name."""
+    if dimension != "weekday_hour":
+        return lambda key: (0, key)
+
+    def weekday_first(key: str) -> tuple[int, str]:
+        day, _, hour = key.partition(" ")
+        return (WEEKDAYS.index(day) if day in WEEKDAYS else 7, hour)
+
+    return weekday_first
+
+
 def build_summary(repo: ImagingRecords, day_from: str, day_to: str,
                   targets: Targets | None = None) -> DepartmentSummary:
     targets = targets or Targets()
@@ -147,7 +156,7 @@ def build_summary(repo: ImagingRecords, day_from: str, day_to: str,
         exams, complaints = counts.exams[dim], counts.complaints[dim]
         rates[dim] = [RateRow(key=k, exams=exams.get(k, 0), complaints=complaints.get(k, 0),
                               per_1000=per_1000(complaints.get(k, 0), exams.get(k, 0)))
-                      for k in sorted(set(exams) | set(complaints))]
+                      for k in sorted(set(exams) | set(complaints), key=_order(dim))]
     faults = []
     for fi in repo.fault_impacts(day_from, day_to):
         f = fi.fault
@@ -171,46 +180,3 @@ def build_summary(repo: ImagingRecords, day_from: str, day_to: str,
         report_bands=band_rows(counts.bands["report"], targets.report_bands),
         faults=faults,
         clusters=find_clusters(repo.complaint_exams(day_from, day_to), targets))
-
-
-def refresh_complaint_links(repo: ImagingRecords, service: ComplaintService) -> int:
-    """Project every case's exam links into the store's analytics table; returns how many.
-
-    A link by study UID alone is resolved to its accession number through the exam records.
-    """
-    links: list[ComplaintLink] = []
-    for case in service.iter_cases():
-        c = case.complaint
-        for link in c.exam_links:
-            acc = link.accession_number
-            if acc is None and link.study_instance_uid:
-                exam = repo.exam_by_study(link.study_instance_uid)
-                acc = exam.accession_number if exam else None
-            if acc is not None:
-                links.append(ComplaintLink(c.reference, acc, c.received_at))
-    return repo.set_complaint_links(links)
-
-
-CLUSTER_EVENT = "correlation_cluster"
-
-
-def raise_cluster_alerts(service: ComplaintService,
-                         clusters: Iterable[Cluster]) -> list[NotificationFailure]:
-    """Tell ``hc_after_event`` plugins about each cluster.
-
-    The notification is an event of type ``correlation_cluster`` on the cluster's latest
-    complaint (actor ``system:correlation``; payload: kind, key, complaint_refs, first, last).
-    It is a notification only: it is not stored in the case's history. Returns the plugins'
-    failures (also logged by the caller).
-    """
-    failures: list[NotificationFailure] = []
-    now = service.clock.now()
-    for cl in clusters:
-        case = service.get(cl.complaint_refs[-1])
-        event = Event(event_id=f"cluster:{cl.kind}:{cl.key}:{cl.first:%Y%m%d%H%M}",
-                      complaint_ref=case.reference, seq=max(case.version, 1),
-                      type=CLUSTER_EVENT, actor="system:correlation", at=now,
-                      payload=cl.model_dump(mode="json"))
-        failures += service.plugins.notify_after_event(event, summarize(case),
-                                                       service.clock.now)
-    return failures

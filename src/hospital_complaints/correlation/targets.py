@@ -1,4 +1,5 @@
-"""Department targets and analysis settings (seed 001 and seed 004 numbers by default).
+"""Department targets and analysis settings (the department's KPI sheet by default), from the
+settings tree's ``imaging`` section:
 
 | variable                    | meaning                                             | default |
 |-----------------------------|-----------------------------------------------------|---------|
@@ -13,11 +14,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+if TYPE_CHECKING:
+    from ..settings import ImagingSettings
 
 
 @dataclass(frozen=True)
@@ -36,23 +38,18 @@ class Targets:
         return {"wait": self.wait_min, "report": self.report_min, "slip": self.slip_min}[metric]
 
     @classmethod
+    def from_settings(cls, imaging: ImagingSettings) -> Targets:
+        """The targets of the settings tree's ``imaging`` section (``HC_TARGET_*``,
+        ``HC_CLUSTER_*``)."""
+        return cls(wait_min=imaging.target_wait_min, report_min=imaging.target_report_min,
+                   slip_min=imaging.target_slip_min,
+                   onsite_urgent_min=imaging.target_onsite_urgent_min,
+                   onsite_min=imaging.target_onsite_min, cluster_size=imaging.cluster_size,
+                   cluster_days=imaging.cluster_days)
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Targets:
-        env = os.environ if environ is None else environ
-        names = {"wait_min": "HC_TARGET_WAIT_MIN", "report_min": "HC_TARGET_REPORT_MIN",
-                 "slip_min": "HC_TARGET_SLIP_MIN",
-                 "onsite_urgent_min": "HC_TARGET_ONSITE_URGENT_MIN",
-                 "onsite_min": "HC_TARGET_ONSITE_MIN", "cluster_size": "HC_CLUSTER_SIZE",
-                 "cluster_days": "HC_CLUSTER_DAYS"}
-        values: dict[str, float | int] = {}
-        for attr, var in names.items():
-            if env.get(var):
-                try:
-                    number = float(env[var])
-                except ValueError:
-                    raise ConfigError(f"{var}={env[var]!r} is not a number of minutes/days",
-                                      f"{var}={env[var]!r} 不是数字") from None
-                if number <= 0:
-                    raise ConfigError(f"{var} must be positive, got {env[var]}",
-                                      f"{var} 必须为正数")
-                values[attr] = int(number) if attr.startswith("cluster") else number
-        return cls(**values)  # type: ignore[arg-type]
+        """The targets from ``HC_*`` variables, read by the settings loader."""
+        from ..settings import Settings
+
+        return cls.from_settings(Settings.load(environ).imaging)

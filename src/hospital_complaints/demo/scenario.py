@@ -44,9 +44,9 @@ from ..domain.taxonomy import (
     OutcomeKind,
     TeamRole,
 )
+from ..domain.views import CaseSummary
 from ..plugins import hookimpl
 from ..services.service import ComplaintService
-from ..services.views import CaseSummary
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK_START = datetime(2026, 11, 16, 8, 0, tzinfo=TZ)  # a Monday

@@ -43,7 +43,7 @@ class Extension:
 
 @dataclass
 class Case:
-    """Mutable only through :func:`hospital_complaints.domain.workflow.apply`.
+    """Changed only by an event payload's ``apply`` (``workflow.handle`` and ``rebuild``).
 
     ``version`` is the number of events applied; storage uses it for optimistic locking.
     """
@@ -66,6 +66,9 @@ class Case:
     #: (milestone, alert kind) pairs already raised, so a sweep raises each at most once;
     #: action alerts use the milestone "action:A1".
     deadline_alerts: set[tuple[str, str]] = field(default_factory=set)
+    #: (kind, key, first complaint's time) of the complaint clusters recorded on this case,
+    #: so that the correlation summary records each cluster at most once.
+    cluster_alerts: set[tuple[str, str, datetime]] = field(default_factory=set)
     events: list[Event] = field(default_factory=list)
 
     @property

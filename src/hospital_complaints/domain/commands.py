@@ -1,11 +1,13 @@
-"""Commands a clerk or a host system gives, and what each one does to a case.
+"""Commands: what a clerk or a host system asks for, and the checks before it happens.
 
-Each command knows three things:
+A command is the *input*: its fields are validated with today's rules. Each command knows:
 - ``prepare``: fill ids the system assigns (evidence E1, action A1 ...), so that the event
   carries them and replay is deterministic;
 - ``guard``: conditions beyond the transition table (raise :class:`GuardFailed`);
-- ``apply``: change the case from the event. This is the only place a case changes, and it
-  runs both when a command is handled and when a case is rebuilt from its events.
+- ``to_payload``: what its event records, an instance of its payload class (``records``,
+  from :mod:`.events.payloads`). The payload class, not the command, owns ``apply``, the
+  change to the case, and its schema is versioned: a change to a command's input never
+  changes how stored events read (docs/events.md).
 
 Which command is allowed in which state is *not* here: that is the table in ``workflow.py``.
 """
@@ -13,33 +15,27 @@ Which command is allowed in which state is *not* here: that is the table in ``wo
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import Field, model_validator
 
 from ..errors import GuardFailed
 from .base import Instant, ShortText, StrictModel, Text
-from .case import Case, Extension
+from .case import Case
 from .complaint import (
     Attachment,
     CategorySuggestion,
-    CommunicationEntry,
     Complaint,
     ComplaintDraft,
-    EvidenceItem,
     ExamLink,
-    Finding,
-    FollowUp,
     Outcome,
-    ProgressCheck,
     RectificationAction,
-    Response,
     Sha256,
     TeamMember,
-    Verification,
     check_follow_up_result,
 )
-from .events import Event
+from .events import payloads as ev
+from .events.payloads import EventPayload
 from .taxonomy import (
     FINISHED_ACTION_STATUSES,
     ActionStatus,
@@ -60,7 +56,16 @@ from .taxonomy import (
 
 class Command(StrictModel):
     name: ClassVar[str]
+    #: the payload class of the event this command records
+    records: ClassVar[type[EventPayload]]
+    #: the type of that event (``records.event_type``)
     event_type: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "records" in cls.__dict__:
+            cls.event_type = cls.records.event_type
 
     def prepare(self, case: Case) -> Self:
         return self
@@ -68,8 +73,10 @@ class Command(StrictModel):
     def guard(self, case: Case, event_at: date) -> None:
         return None
 
-    def apply(self, case: Case, event: Event) -> None:
-        raise NotImplementedError
+    def to_payload(self) -> EventPayload:
+        """What the event records: the command's fields (after ``prepare``), as the newest
+        version of its payload class. Override when the input and the record differ."""
+        return self.records.model_validate(self.model_dump(exclude_none=True))
 
     def reason_text(self) -> str | None:
         reason = getattr(self, "reason", None)
@@ -81,48 +88,37 @@ class Command(StrictModel):
 
 class RegisterComplaint(Command):
     name: ClassVar[str] = "register"
-    event_type: ClassVar[str] = "complaint_registered"
+    records: ClassVar[type[EventPayload]] = ev.ComplaintRegistered
 
     complaint: ComplaintDraft
     suggestions: list[CategorySuggestion] = Field(default_factory=list)
-
-    def apply(self, case: Case, event: Event) -> None:  # the case is created by workflow.start
-        case.suggestions = list(self.suggestions)
 
 
 class Acknowledge(Command):
     """First feedback to the complainant: received, how it will be handled, when they hear."""
 
     name: ClassVar[str] = "acknowledge"
-    event_type: ClassVar[str] = "acknowledged"
+    records: ClassVar[type[EventPayload]] = ev.Acknowledged
 
-    method: ContactMethod
-    message: Text
-    expected_response_by: date | None = None
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.acknowledged_at = event.at
-        case.communications.append(
-            CommunicationEntry(
-                entry_id=f"C{len(case.communications) + 1}",
-                at=event.at,
-                by=event.actor,
-                direction=Direction.TO_COMPLAINANT,
-                method=self.method,
-                summary=self.message,
-            )
-        )
+    method: ContactMethod = Field(description="how the complainant was told (联系方式)")
+    message: Text = Field(
+        description="what they were told: received, how it will be handled (告知内容)")
+    expected_response_by: date | None = Field(default=None,
+        description="the date they were told to expect an answer (YYYY-MM-DD)")
 
 
 class Classify(Command):
     name: ClassVar[str] = "classify"
-    event_type: ClassVar[str] = "classified"
+    records: ClassVar[type[EventPayload]] = ev.Classified
 
-    categories: list[Category] | None = None
-    kind: ComplaintKind | None = None
-    severity: Severity | None = None
-    harm: Harm | None = None
-    complexity: Complexity | None = None
+    categories: list[Category] | None = Field(default=None,
+        description="one or more categories (分类); see `hospital-complaints taxonomy`")
+    kind: ComplaintKind | None = Field(default=None,
+        description="complaint, report (举报), suggestion, consultation, praise (类型)")
+    severity: Severity | None = Field(default=None, description="0-3 (严重程度)")
+    harm: Harm | None = Field(default=None, description="0-4 (伤害程度)")
+    complexity: Complexity | None = Field(default=None,
+        description="simple or complex: sets the response deadline (复杂程度)")
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -135,115 +131,83 @@ class Classify(Command):
             raise ValueError("categories, when given, lists at least one category")
         return self
 
-    def apply(self, case: Case, event: Event) -> None:
-        update = {k: v for k, v in {
-            "categories": list(dict.fromkeys(self.categories)) if self.categories else None,
-            "kind": self.kind, "severity": self.severity, "harm": self.harm,
-            "complexity": self.complexity,
-        }.items() if v is not None}
-        case.complaint = case.complaint.model_copy(update=update)
-
 
 class Assign(Command):
     """Route the case to a department and, optionally, a named owner."""
 
     name: ClassVar[str] = "assign"
-    event_type: ClassVar[str] = "assigned"
+    records: ClassVar[type[EventPayload]] = ev.Assigned
 
-    department: ShortText
-    owner: ShortText | None = None
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.complaint = case.complaint.model_copy(update={"department": self.department})
-        case.owner = self.owner
+    department: ShortText = Field(description="the handling department (承办科室)")
+    owner: ShortText | None = Field(default=None,
+                                    description="the person handling the case (承办人)")
 
 
 class LinkExam(Command):
     name: ClassVar[str] = "link_exam"
-    event_type: ClassVar[str] = "exam_linked"
+    records: ClassVar[type[EventPayload]] = ev.ExamLinked
 
-    link: ExamLink
+    link: ExamLink = Field(
+        description="the exam: accession_number or study_instance_uid, modality, station")
 
     def guard(self, case: Case, event_at: date) -> None:
         if self.link in case.complaint.exam_links:
             raise self._fail(case, "this exam is already linked", "该检查已关联")
 
-    def apply(self, case: Case, event: Event) -> None:
-        links = [*case.complaint.exam_links, self.link]
-        case.complaint = case.complaint.model_copy(update={"exam_links": links})
-
 
 class StartInvestigation(Command):
     name: ClassVar[str] = "start_investigation"
-    event_type: ClassVar[str] = "investigation_started"
+    records: ClassVar[type[EventPayload]] = ev.InvestigationStarted
 
-    team: list[TeamMember] = Field(min_length=1)
-
-    def apply(self, case: Case, event: Event) -> None:
-        if case.investigation.started_at is None:
-            case.investigation.started_at = event.at
-        case.investigation.team.extend(self.team)
+    team: list[TeamMember] = Field(min_length=1,
+        description="members: name, role (radiologist, technologist, qc, patient_service, other)")
 
 
 class AddTeamMember(Command):
     name: ClassVar[str] = "add_team_member"
-    event_type: ClassVar[str] = "team_member_added"
+    records: ClassVar[type[EventPayload]] = ev.TeamMemberAdded
 
-    member: TeamMember
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.investigation.team.append(self.member)
+    member: TeamMember = Field(description="name and role of the new member")
 
 
 class AddEvidence(Command):
     name: ClassVar[str] = "add_evidence"
-    event_type: ClassVar[str] = "evidence_added"
+    records: ClassVar[type[EventPayload]] = ev.EvidenceAdded
 
-    type: EvidenceType
-    description: Text
-    reference: ShortText | None = None
-    sha256: Sha256 | None = None
-    evidence_id: ShortText | None = None  # assigned by the system
+    type: Annotated[EvidenceType, Field(
+        description="kind of evidence (证据类型); see `hospital-complaints taxonomy`")]
+    description: Text = Field(description="what the evidence shows (说明)")
+    reference: ShortText | None = Field(default=None,
+        description="where it is kept: a file, a PACS study, a log (出处)")
+    sha256: Sha256 | None = Field(default=None, description="SHA-256 of the evidence file, if any")
+    evidence_id: ShortText | None = Field(default=None, json_schema_extra={'readOnly': True},
+        description="assigned by the system")
 
     def prepare(self, case: Case) -> Self:
         return self.model_copy(update={"evidence_id": f"E{len(case.investigation.evidence) + 1}"})
 
-    def apply(self, case: Case, event: Event) -> None:
-        assert self.evidence_id is not None
-        case.investigation.evidence.append(
-            EvidenceItem(
-                evidence_id=self.evidence_id, type=self.type, description=self.description,
-                reference=self.reference, sha256=self.sha256,
-                added_by=event.actor, added_at=event.at,
-            )
-        )
-
 
 class RecordFinding(Command):
     name: ClassVar[str] = "record_finding"
-    event_type: ClassVar[str] = "finding_recorded"
+    records: ClassVar[type[EventPayload]] = ev.FindingRecorded
 
-    text: Text
-    root_causes: list[Text] = Field(default_factory=list)
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.investigation.findings.append(
-            Finding(text=self.text, root_causes=self.root_causes,
-                    recorded_by=event.actor, recorded_at=event.at)
-        )
+    text: Text = Field(description="the investigation's conclusion (调查结论)")
+    root_causes: list[Text] = Field(default_factory=list,
+        description="root causes, one text each (根因)")
 
 
 class PlanAction(Command):
     """A rectification action with an owner and a due date."""
 
     name: ClassVar[str] = "plan_action"
-    event_type: ClassVar[str] = "action_planned"
+    records: ClassVar[type[EventPayload]] = ev.ActionPlanned
 
-    type: ActionType
-    description: Text
-    owner: ShortText
-    due: date
-    action_id: ShortText | None = None  # assigned by the system
+    type: Annotated[ActionType, Field(description="kind of rectification action (整改类型)")]
+    description: Text = Field(description="what will be done (措施)")
+    owner: ShortText = Field(description="who is responsible (责任人)")
+    due: date = Field(description="by when (YYYY-MM-DD, not in the past)")
+    action_id: ShortText | None = Field(default=None, json_schema_extra={'readOnly': True},
+        description="assigned by the system")
 
     def prepare(self, case: Case) -> Self:
         return self.model_copy(update={"action_id": f"A{len(case.actions) + 1}"})
@@ -254,13 +218,6 @@ class PlanAction(Command):
                 case, f"due date {self.due} is before today ({event_at})",
                 f"整改期限 {self.due} 早于今天（{event_at}）",
             )
-
-    def apply(self, case: Case, event: Event) -> None:
-        assert self.action_id is not None
-        case.actions[self.action_id] = RectificationAction(
-            action_id=self.action_id, type=self.type, description=self.description,
-            owner=self.owner, due=self.due,
-        )
 
 
 def _action(cmd: Command, case: Case, action_id: str) -> RectificationAction:
@@ -278,11 +235,11 @@ class RecordProgress(Command):
     """A dated progress check (督办) on a rectification action."""
 
     name: ClassVar[str] = "record_progress"
-    event_type: ClassVar[str] = "action_progress_recorded"
+    records: ClassVar[type[EventPayload]] = ev.ActionProgressRecorded
 
-    action_id: ShortText
-    status: ActionStatus
-    note: Text
+    action_id: ShortText = Field(description="the action, e.g. A1")
+    status: ActionStatus = Field(description="planned, in_progress, done, cancelled (进度)")
+    note: Text = Field(description="what was checked (督办记录)")
 
     def guard(self, case: Case, event_at: date) -> None:
         action = _action(self, case, self.action_id)
@@ -297,23 +254,16 @@ class RecordProgress(Command):
                 "效果验证请使用 verify_action",
             )
 
-    def apply(self, case: Case, event: Event) -> None:
-        action = case.actions[self.action_id]
-        check = ProgressCheck(at=event.at, by=event.actor, status=self.status, note=self.note)
-        case.actions[self.action_id] = action.model_copy(
-            update={"status": self.status, "progress": [*action.progress, check]}
-        )
-
 
 class VerifyAction(Command):
     """Verification that a finished action had the intended effect."""
 
     name: ClassVar[str] = "verify_action"
-    event_type: ClassVar[str] = "action_verified"
+    records: ClassVar[type[EventPayload]] = ev.ActionVerified
 
-    action_id: ShortText
-    effective: bool
-    note: Text
+    action_id: ShortText = Field(description="the action, e.g. A1 (must be done)")
+    effective: bool = Field(description="true if it had the intended effect; false reopens it")
+    note: Text = Field(description="how the effect was verified (效果验证)")
 
     def guard(self, case: Case, event_at: date) -> None:
         action = _action(self, case, self.action_id)
@@ -325,32 +275,15 @@ class VerifyAction(Command):
                 "只有已完成的措施才能验证",
             )
 
-    def apply(self, case: Case, event: Event) -> None:
-        action = case.actions[self.action_id]
-        verification = Verification(at=event.at, by=event.actor, effective=self.effective,
-                                    note=self.note)
-        # an ineffective action is reopened: the rectification is not finished
-        status = ActionStatus.VERIFIED if self.effective else ActionStatus.IN_PROGRESS
-        case.actions[self.action_id] = action.model_copy(
-            update={"status": status, "verification": verification}
-        )
-
 
 class LogCommunication(Command):
     name: ClassVar[str] = "log_communication"
-    event_type: ClassVar[str] = "communication_logged"
+    records: ClassVar[type[EventPayload]] = ev.CommunicationLogged
 
-    direction: Direction
-    summary: Text
-    method: ContactMethod | None = None
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.communications.append(
-            CommunicationEntry(
-                entry_id=f"C{len(case.communications) + 1}", at=event.at, by=event.actor,
-                direction=self.direction, method=self.method, summary=self.summary,
-            )
-        )
+    direction: Direction = Field(description="to_complainant, from_complainant or internal (方向)")
+    summary: Text = Field(description="what was said (内容摘要)")
+    method: ContactMethod | None = Field(default=None,
+        description="phone, sms, in_person, letter, email, online")
 
 
 RESPONSE_OUTCOMES = frozenset({
@@ -363,11 +296,12 @@ class Respond(Command):
     """Tell the complainant the findings, the measures and the outcome."""
 
     name: ClassVar[str] = "respond"
-    event_type: ClassVar[str] = "responded"
+    records: ClassVar[type[EventPayload]] = ev.Responded
 
-    method: ContactMethod
-    text: Text
-    outcome: Outcome
+    method: ContactMethod = Field(description="how the answer was given (答复方式)")
+    text: Text = Field(description="the answer: findings, measures, outcome (答复内容)")
+    outcome: Outcome = Field(
+        description="kind: upheld, partly_upheld, not_upheld, resolved_by_explanation; reason")
 
     def guard(self, case: Case, event_at: date) -> None:
         if self.outcome.kind not in RESPONSE_OUTCOMES:
@@ -384,34 +318,19 @@ class Respond(Command):
                 "投诉成立须先记录调查结论",
             )
 
-    def apply(self, case: Case, event: Event) -> None:
-        case.response = Response(at=event.at, by=event.actor, method=self.method,
-                                 text=self.text, outcome=self.outcome)
-        case.outcome = self.outcome
-        case.communications.append(
-            CommunicationEntry(
-                entry_id=f"C{len(case.communications) + 1}", at=event.at, by=event.actor,
-                direction=Direction.TO_COMPLAINANT, method=self.method, summary=self.text,
-            )
-        )
-
 
 class RecordFollowUp(Command):
     """回访: the satisfaction check, or a note that the complainant could not be reached."""
 
     name: ClassVar[str] = "record_follow_up"
-    event_type: ClassVar[str] = "follow_up_recorded"
+    records: ClassVar[type[EventPayload]] = ev.FollowUpRecorded
 
-    method: ContactMethod
-    satisfaction: int | None = Field(default=None, ge=1, le=5)
-    comments: Text | None = None
-    unreachable: bool = False
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.follow_up = FollowUp(
-            at=event.at, by=event.actor, method=self.method, satisfaction=self.satisfaction,
-            comments=self.comments, unreachable=self.unreachable,
-        )
+    method: ContactMethod = Field(description="how the follow-up was made (回访方式)")
+    satisfaction: int | None = Field(default=None, ge=1, le=5,
+        description="1-5 (满意度), or leave out with unreachable=true")
+    comments: Text | None = Field(default=None, description="what the complainant said (回访意见)")
+    unreachable: bool = Field(default=False,
+        description="true when the complainant could not be reached")
 
     @model_validator(mode="after")
     def _result(self) -> Self:
@@ -421,19 +340,16 @@ class RecordFollowUp(Command):
 
 class WaiveFollowUp(Command):
     name: ClassVar[str] = "waive_follow_up"
-    event_type: ClassVar[str] = "follow_up_waived"
+    records: ClassVar[type[EventPayload]] = ev.FollowUpWaived
 
-    reason: Text
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.follow_up_waived = self.reason
+    reason: Text = Field(description="why no follow-up is made (免于回访理由)")
 
 
 class Close(Command):
     name: ClassVar[str] = "close"
-    event_type: ClassVar[str] = "closed"
+    records: ClassVar[type[EventPayload]] = ev.Closed
 
-    summary: Text | None = None
+    summary: Text | None = Field(default=None, description="closing note (办结说明)")
 
     def guard(self, case: Case, event_at: date) -> None:
         if case.response is None:
@@ -453,64 +369,38 @@ class Close(Command):
                 f"尚有未完成的整改措施：{', '.join(unfinished)}",
             )
 
-    def apply(self, case: Case, event: Event) -> None:
-        case.closed_at = event.at
-
 
 class Withdraw(Command):
     name: ClassVar[str] = "withdraw"
-    event_type: ClassVar[str] = "withdrawn"
+    records: ClassVar[type[EventPayload]] = ev.Withdrawn
 
-    reason: Text
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.outcome = Outcome(kind=OutcomeKind.WITHDRAWN, reason=self.reason)
-        case.closed_at = event.at
+    reason: Text = Field(description="why the complainant withdrew (撤回理由)")
 
 
 class Refer(Command):
     """Refer to the competent body. This ends local handling."""
 
     name: ClassVar[str] = "refer"
-    event_type: ClassVar[str] = "referred"
+    records: ClassVar[type[EventPayload]] = ev.Referred
 
-    referred_to: ShortText
-    reason: Text
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.outcome = Outcome(kind=OutcomeKind.REFERRED, referred_to=self.referred_to,
-                               reason=self.reason)
-        case.closed_at = event.at
+    referred_to: ShortText = Field(description="the body the case goes to (转办机构)")
+    reason: Text = Field(description="why it is referred (转办理由)")
 
 
 class Decline(Command):
     """Not accepted (不予受理), with the reason given to the complainant."""
 
     name: ClassVar[str] = "decline"
-    event_type: ClassVar[str] = "declined"
+    records: ClassVar[type[EventPayload]] = ev.Declined
 
-    reason: Text
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.outcome = Outcome(kind=OutcomeKind.NOT_ACCEPTED, reason=self.reason)
-        case.closed_at = event.at
+    reason: Text = Field(description="why it is not accepted, as told (不予受理理由)")
 
 
 class Reopen(Command):
     name: ClassVar[str] = "reopen"
-    event_type: ClassVar[str] = "reopened"
+    records: ClassVar[type[EventPayload]] = ev.Reopened
 
-    reason: Text
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.reopen_count += 1
-        case.closed_at = None
-        case.outcome = None
-        case.response = None
-        case.follow_up = None
-        case.follow_up_waived = None
-        if case.investigation.started_at is None:
-            case.investigation.started_at = event.at
+    reason: Text = Field(description="why the case is reopened (重新办理理由)")
 
 
 class ExtendDeadline(Command):
@@ -518,25 +408,20 @@ class ExtendDeadline(Command):
     complainant's consent must be recorded; the service checks it before handling."""
 
     name: ClassVar[str] = "extend_deadline"
-    event_type: ClassVar[str] = "deadline_extended"
+    records: ClassVar[type[EventPayload]] = ev.DeadlineExtended
 
-    milestone: Milestone
-    days: int = Field(ge=1, le=366)
-    reason: Text
-    consent: bool = False
-
-    def apply(self, case: Case, event: Event) -> None:
-        case.extensions.append(Extension(
-            milestone=self.milestone.value, days=self.days, reason=self.reason,
-            consent=self.consent, at=event.at, by=event.actor,
-        ))
+    milestone: Milestone = Field(description="acknowledge, respond, close or follow_up")
+    days: int = Field(ge=1, le=366, description="days to add (1-366), within the policy's limit")
+    reason: Text = Field(description="why (延期理由)")
+    consent: bool = Field(default=False,
+        description="true when the complainant consented (some policies require it)")
 
 
 class RecordDeadlineAlert(Command):
     """A reminder (due soon, 催办) or escalation (overdue, 督办) raised by the SLA sweep."""
 
     name: ClassVar[str] = "record_deadline_alert"
-    event_type: ClassVar[str] = "deadline_alert"
+    records: ClassVar[type[EventPayload]] = ev.DeadlineAlertRecorded
 
     milestone: ShortText  # a Milestone value, or "action:A1" for a rectification action
     kind: AlertKind
@@ -550,25 +435,48 @@ class RecordDeadlineAlert(Command):
                 f"{self.milestone} 的「{self.kind.value}」提醒已发出过",
             )
 
-    def apply(self, case: Case, event: Event) -> None:
-        case.deadline_alerts.add((self.milestone, self.kind.value))
+
+class RecordClusterAlert(Command):
+    """A cluster of complaints (the same device, or the same reporting delay, within
+    ``window_days``) found by the correlation summary; recorded on the cluster's latest
+    complaint by ``service.record_cluster_alerts()``."""
+
+    name: ClassVar[str] = "record_cluster_alert"
+    records: ClassVar[type[EventPayload]] = ev.ClusterAlertRecorded
+
+    kind: ShortText  # what the cluster shares, e.g. "device" or "report_delay"
+    key: ShortText  # the shared thing, e.g. the device "CT2"
+    complaint_refs: list[ShortText] = Field(min_length=1)
+    first: Instant
+    last: Instant
+    window_days: int = Field(ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.last < self.first:
+            raise ValueError("last is before first (最后一次投诉时间早于第一次)")
+        return self
+
+    def guard(self, case: Case, event_at: date) -> None:
+        if (self.kind, self.key, self.first) in case.cluster_alerts:
+            raise self._fail(
+                case, f"the {self.kind} cluster {self.key} starting {self.first.isoformat()} "
+                "was already recorded",
+                f"{self.kind} 聚集 {self.key}（始于 {self.first.isoformat()}）已记录过",
+            )
 
 
 class AddAttachment(Command):
     """Supporting material stored in the blob store (use ``service.attach``)."""
 
     name: ClassVar[str] = "add_attachment"
-    event_type: ClassVar[str] = "attachment_added"
+    records: ClassVar[type[EventPayload]] = ev.AttachmentAdded
 
     attachment: Attachment
 
     def guard(self, case: Case, event_at: date) -> None:
         if any(a.sha256 == self.attachment.sha256 for a in case.complaint.attachments):
             raise self._fail(case, "this file is already attached", "该文件已附上")
-
-    def apply(self, case: Case, event: Event) -> None:
-        attachments = [*case.complaint.attachments, self.attachment]
-        case.complaint = case.complaint.model_copy(update={"attachments": attachments})
 
 
 class RevealIdentity(Command):
@@ -578,7 +486,7 @@ class RevealIdentity(Command):
     """
 
     name: ClassVar[str] = "reveal_identity"
-    event_type: ClassVar[str] = "identity_revealed"
+    records: ClassVar[type[EventPayload]] = ev.IdentityRevealed
 
     viewer: ShortText
     roles: list[ShortText] = Field(default_factory=list)
@@ -586,9 +494,6 @@ class RevealIdentity(Command):
     purpose: Text
     decided_by: ShortText
     decision_reason: Text | None = None
-
-    def apply(self, case: Case, event: Event) -> None:
-        return None
 
 
 class RefuseIdentity(Command):
@@ -599,7 +504,7 @@ class RefuseIdentity(Command):
     """
 
     name: ClassVar[str] = "refuse_identity"
-    event_type: ClassVar[str] = "identity_reveal_refused"
+    records: ClassVar[type[EventPayload]] = ev.IdentityRevealRefused
 
     viewer: ShortText
     roles: list[ShortText] = Field(default_factory=list)
@@ -608,20 +513,19 @@ class RefuseIdentity(Command):
     decided_by: ShortText
     decision_reason: Text | None = None
 
-    def apply(self, case: Case, event: Event) -> None:
-        return None
-
 
 ALL_COMMANDS: tuple[type[Command], ...] = (
     RegisterComplaint, Acknowledge, Classify, Assign, LinkExam, StartInvestigation,
     AddTeamMember, AddEvidence, RecordFinding, PlanAction, RecordProgress, VerifyAction,
     LogCommunication, Respond, RecordFollowUp, WaiveFollowUp, Close, Withdraw, Refer, Decline,
     Reopen, ExtendDeadline, RecordDeadlineAlert, AddAttachment, RevealIdentity, RefuseIdentity,
+    RecordClusterAlert,
 )
 
 #: Commands only the service itself issues, after its own checks: registration (with
 #: routing and idempotency), attachments (whose file it stored and checked), deadline
-#: alerts (from the SLA sweep) and the identity audit records (after the access decision).
+#: alerts (from the SLA sweep), cluster alerts (from the correlation summary) and the
+#: identity audit records (after the access decision).
 #: No door (CLI, HTTP, a plugin's ``execute``) may submit them.
 SERVICE_ONLY_COMMANDS: dict[str, str] = {
     RegisterComplaint.name: "register() or intake()",
@@ -629,6 +533,7 @@ SERVICE_ONLY_COMMANDS: dict[str, str] = {
     RecordDeadlineAlert.name: "record_deadline_alerts() (the SLA sweep)",
     RevealIdentity.name: "reveal_identity()",
     RefuseIdentity.name: "reveal_identity()",
+    RecordClusterAlert.name: "record_cluster_alerts() (correlation summary)",
 }
 #: Commands a clerk or a host system may submit by name.
 PUBLIC_COMMANDS: tuple[str, ...] = tuple(c.name for c in ALL_COMMANDS

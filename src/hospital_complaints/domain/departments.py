@@ -172,6 +172,12 @@ class DepartmentRegistry:
         """Whether one department is the other or contains it (CT室 and 影像科 are related)."""
         return a in self.lineage(b) or b in self.lineage(a)
 
+    def names_within(self, department_id: str) -> frozenset[str]:
+        """Every normalised name and alias of the department and of the units within it
+        (what a stored department text may be, for a filter on that department)."""
+        ids = {d for d in self.departments if department_id in self.lineage(d)}
+        return frozenset(name for name, owner in self._names.items() if owner in ids)
+
     def same_or_within(self, text: str | None, department_id: str) -> bool:
         """Whether ``text`` names ``department_id`` or a unit within it (list filters)."""
         d = self.resolve(text)

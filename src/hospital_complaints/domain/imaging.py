@@ -37,7 +37,7 @@ class ExamEvent(StrictModel):
 
 
 class EquipmentFault(StrictModel):
-    """A fault and its repair work order (seed 004: cause, action, acceptance)."""
+    """A fault and its repair work order (cause, action, acceptance)."""
 
     fault_id: ShortText
     device: ShortText

@@ -2,7 +2,9 @@
 
 ``SAME`` means the command records something without moving the case. The table is the one
 place that says which command is legal where; ``docs/workflow.md`` shows it and a test keeps
-the two in step.
+the two in step. The table decides when a command runs (``handle``); the event records the
+outcome (its from- and to-state), and replay (``rebuild``) follows the record, so changing
+the table never changes how stored cases read.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Final
 
 from ..errors import IllegalTransition
 from .case import Case
-from .commands import COMMAND_BY_EVENT, Command, RegisterComplaint
-from .complaint import Complaint
-from .events import Event
+from .commands import Command, RegisterComplaint
+from .events import Event, release01
+from .events.payloads import ComplaintRegistered, EventPayload
+from .events.registry import PAYLOADS
 from .taxonomy import OPEN_STATES, CaseState
 
 # one- and two-letter names keep the table on one screen
@@ -52,6 +55,7 @@ TABLE: dict[str, dict[CaseState, CaseState | str]] = {
     "add_attachment":      dict.fromkeys(ALL_OPEN, SAME),
     "reveal_identity":     dict.fromkeys(CaseState, SAME),
     "refuse_identity":     dict.fromkeys(CaseState, SAME),
+    "record_cluster_alert": dict.fromkeys(CaseState, SAME),
 }
 
 
@@ -69,34 +73,31 @@ def next_state(state: CaseState, command: str) -> CaseState:
     return state if target == SAME else CaseState(target)
 
 
-def new_event(case_ref: str, seq: int, command: Command, actor: str, at: datetime,
-              reason: str | None) -> Event:
+def _event(case_ref: str, seq: int, payload: EventPayload, actor: str, at: datetime,
+           reason: str | None, from_state: CaseState | None, to_state: CaseState) -> Event:
     return Event(
         event_id=uuid.uuid4().hex,
         complaint_ref=case_ref,
         seq=seq,
-        type=command.event_type,
+        type=payload.event_type,
         actor=actor,
         at=at,
-        reason=command.reason_text() or reason,
-        payload=command.model_dump(mode="json", exclude_none=True),
+        reason=reason,
+        payload=payload.model_dump(mode="json", exclude_none=True),
+        from_state=None if from_state is None else from_state.value,
+        to_state=to_state.value,
+        schema_version=payload.version,
     )
 
 
 def start(reference: str, command: RegisterComplaint, actor: str, at: datetime,
           reason: str | None = None) -> Case:
     """Create a case from a registration command. Its first event is ``complaint_registered``."""
-    event = new_event(reference, 1, command, actor, at, reason)
-    case = _case_from_registration(event)
+    payload = _registration(command.to_payload())
+    event = _event(reference, 1, payload, actor, at, command.reason_text() or reason, None,
+                   CaseState.REGISTERED)
+    case = payload.open(event)
     case.events.append(event)
-    return case
-
-
-def _case_from_registration(event: Event) -> Case:
-    cmd = RegisterComplaint.model_validate(event.payload)
-    complaint = Complaint(reference=event.complaint_ref, **dict(cmd.complaint))
-    case = Case(complaint=complaint)
-    cmd.apply(case, event)
     return case
 
 
@@ -106,32 +107,60 @@ def handle(case: Case, command: Command, actor: str, at: datetime,
     target = next_state(case.state, command.name)
     command = command.prepare(case)
     command.guard(case, at.date())
-    event = new_event(case.reference, case.version + 1, command, actor, at, reason)
-    _apply(case, event, command, target)
+    payload = command.to_payload()
+    event = _event(case.reference, case.version + 1, payload, actor, at,
+                   command.reason_text() or reason, case.state, target)
+    payload.apply(case, event)
+    case.state = target
+    case.events.append(event)
     return event
 
 
-def _apply(case: Case, event: Event, command: Command, target: CaseState) -> None:
-    command.apply(case, event)
-    case.state = target
-    case.events.append(event)
-
-
 def rebuild(events: list[Event]) -> Case:
-    """Replay a case's events, in order, into the case they describe."""
-    if not events or events[0].type != RegisterComplaint.event_type:
+    """Replay a case's events, in order, into the case they describe.
+
+    Replay re-decides nothing: no transition table, no guard, no command. Each payload is
+    validated with its own (type, version) schema, upcast to the newest version and applied,
+    and the case takes the state the event recorded (for a release-0.1 event, the state
+    release 0.1's table gave it).
+    """
+    if not events or events[0].type != ComplaintRegistered.event_type:
         raise ValueError("a case's event history starts with complaint_registered")
-    case = _case_from_registration(events[0])
-    case.events.append(events[0])
+    first = events[0]
+    case = _registration(PAYLOADS.load(first)).open(first)
+    if first.to_state is not None:  # release 0.1 recorded none: the case opens 'registered'
+        case.state = CaseState(first.to_state)
+    case.events.append(first)
     for event in events[1:]:
         if event.seq != case.version + 1:
             raise ValueError(
                 f"event history of {case.reference} is out of order: expected seq "
                 f"{case.version + 1}, found {event.seq}"
             )
-        command = COMMAND_BY_EVENT[event.type].model_validate(event.payload)
-        _apply(case, event, command, next_state(case.state, command.name))
+        target = _recorded_state(case, event)
+        PAYLOADS.load(event).apply(case, event)
+        case.state = target
+        case.events.append(event)
     return case
+
+
+def _registration(payload: EventPayload) -> ComplaintRegistered:
+    if not isinstance(payload, ComplaintRegistered):
+        raise TypeError(f"a case opens with complaint_registered, not {payload.event_type}")
+    return payload
+
+
+def _recorded_state(case: Case, event: Event) -> CaseState:
+    """The state ``event`` leaves the case in, as recorded (never today's table)."""
+    if event.to_state is None:  # written by release 0.1
+        return CaseState(release01.target_state(case.state.value, event.type))
+    if event.from_state != case.state.value:
+        raise ValueError(
+            f"event {event.seq} of {case.reference} ({event.type}) was recorded in state "
+            f"{event.from_state!r}, but its history leaves the case {case.state.value!r}: "
+            "the history is damaged"
+        )
+    return CaseState(event.to_state)
 
 
 def is_terminal(state: CaseState) -> bool:

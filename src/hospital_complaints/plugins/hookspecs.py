@@ -14,7 +14,7 @@ Conventions (see docs/hooks.md, which a test keeps complete):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +23,17 @@ from . import hookspec
 if TYPE_CHECKING:
     import click
 
+    from ..app import App
+    from ..correlation.records import ExamRecord
     from ..domain.complaint import CategorySuggestion, Complaint
     from ..domain.events import Event
     from ..domain.imaging import ExamSource, FaultSource
-    from ..services.views import CaseSummary
+    from ..domain.views import CaseSummary
+    from ..settings import PluginSettings
     from ..sla.policy import SlaPolicy
     from .types import (
         AccessDecision,
+        DemoFeed,
         EncryptedData,
         Exporter,
         IntegrityCheck,
@@ -39,7 +43,8 @@ if TYPE_CHECKING:
 
 
 @hookspec(firstresult=True)
-def hc_normalize_intake(channel: str, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+def hc_normalize_intake(channel: str, raw: Mapping[str, Any],
+                        app: App) -> dict[str, Any] | None:
     """Turn one channel's raw submission into the fields of a ``ComplaintDraft``.
 
     :param channel: the channel name the host used, e.g. ``"hotline_platform"`` or a plugin's
@@ -47,11 +52,13 @@ def hc_normalize_intake(channel: str, raw: Mapping[str, Any]) -> dict[str, Any] 
     :param raw: the submission as the channel delivered it (parsed JSON, form fields ...).
     :return: a dict that validates as ``ComplaintDraft``, or ``None`` to abstain (this plugin
         does not know the channel). First non-``None`` result wins.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section). Accept it only if needed.
     """
 
 
 @hookspec
-def hc_suggest_categories(complaint: Complaint) -> list[CategorySuggestion] | None:
+def hc_suggest_categories(complaint: Complaint, app: App) -> list[CategorySuggestion] | None:
     """Suggest categories for a newly registered complaint.
 
     :param complaint: the complaint as registered (identity fields are present; do not log
@@ -59,33 +66,41 @@ def hc_suggest_categories(complaint: Complaint) -> list[CategorySuggestion] | No
     :return: suggestions with a confidence and the words that matched, or ``None``. All
         plugins' suggestions are merged (highest confidence per category). They are stored on
         the case and shown to the clerk; a clerk's ``classify`` command applies them.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section). Accept it only if needed.
     """
 
 
 @hookspec(firstresult=True)
-def hc_route(complaint: Complaint) -> Routing | None:
+def hc_route(complaint: Complaint, app: App) -> Routing | None:
     """Decide which department (and owner) a new case goes to.
 
     :param complaint: the complaint as registered.
     :return: a ``Routing``, or ``None`` to abstain. First non-``None`` result wins. The
         decision is recorded as an ``assigned`` event by ``system:routing``.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section). Accept it only if needed.
     """
 
 
 @hookspec
-def hc_register_sla_policies(register: Callable[[SlaPolicy], None]) -> None:
+def hc_register_sla_policies(register: Callable[[SlaPolicy], None], app: App) -> None:
     """Provide deadline policies (SLA profiles).
 
     :param register: call it once per ``SlaPolicy``. Ids must be unique across plugins.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section; ``app.settings`` the whole tree). Accept it only if needed.
     """
 
 
 @hookspec
-def hc_after_event(event: Event, case: CaseSummary) -> None:
+def hc_after_event(event: Event, case: CaseSummary, app: App) -> None:
     """Notify after an event is committed (e-mail, webhook, message bus ...).
 
     :param event: the committed event, with personal data in its payload masked.
     :param case: a masked summary of the case after the event.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section). Accept it only if needed.
 
     Runs after the commit: raising here never rolls back or loses the case; the failure is
     stored as a ``NotificationFailure`` naming the plugin, and the other plugins still run.
@@ -93,34 +108,40 @@ def hc_after_event(event: Event, case: CaseSummary) -> None:
 
 
 @hookspec
-def hc_register_exam_sources(register: Callable[[ExamSource], None]) -> None:
+def hc_register_exam_sources(register: Callable[[ExamSource], None], app: App) -> None:
     """Provide sources of imaging exam events (RIS/PACS feeds, FHIR servers, files).
 
     :param register: call it once per ``ExamSource`` (an object with ``id`` and
         ``read_exam_events()``).
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section; ``app.settings`` the whole tree). Accept it only if needed.
     """
 
 
 @hookspec
-def hc_register_fault_sources(register: Callable[[FaultSource], None]) -> None:
+def hc_register_fault_sources(register: Callable[[FaultSource], None], app: App) -> None:
     """Provide sources of equipment faults and repair work orders (CMMS, files).
 
     :param register: call it once per ``FaultSource`` (an object with ``id`` and
         ``read_faults()``).
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section; ``app.settings`` the whole tree). Accept it only if needed.
     """
 
 
 @hookspec
-def hc_register_exporters(register: Callable[[Exporter], None]) -> None:
+def hc_register_exporters(register: Callable[[Exporter], None], app: App) -> None:
     """Provide export mappers (CSV, JSON lines, FHIR bundles, reports).
 
     :param register: call it once per ``Exporter`` (``id``, ``description``, ``export()``).
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section; ``app.settings`` the whole tree). Accept it only if needed.
     """
 
 
 @hookspec(firstresult=True)
-def hc_can_reveal_identity(viewer: Viewer, complaint: Complaint,
-                           purpose: str) -> AccessDecision | bool | None:
+def hc_can_reveal_identity(viewer: Viewer, complaint: Complaint, purpose: str,
+                           app: App) -> AccessDecision | bool | None:
     """Decide whether ``viewer`` may see the complainant's and patient's identity unmasked.
 
     :param viewer: who asks (user, roles, department id).
@@ -133,25 +154,57 @@ def hc_can_reveal_identity(viewer: Viewer, complaint: Complaint,
         Whatever plugins say, a report's (举报) complainant is never revealed to anyone of
         the department it concerns, nor to a viewer whose department is unknown. Every
         decision, allowed or refused, is recorded on the case as an audit event.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section). Accept it only if needed.
     """
 
 
 @hookspec
-def hc_register_integrity_checks(register: Callable[[IntegrityCheck], None]) -> None:
+def hc_register_integrity_checks(register: Callable[[IntegrityCheck], None], app: App) -> None:
     """Provide tamper checks of a plugin's own tables, run by ``audit verify``.
 
     :param register: call it once per ``IntegrityCheck`` (``id``, ``description``,
         ``check(store) -> list[str]``). Ids must be unique across plugins.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section; ``app.settings`` the whole tree). Accept it only if needed.
     """
 
 
 @hookspec
-def hc_register_encrypted_data(register: Callable[[EncryptedData], None]) -> None:
+def hc_register_encrypted_data(register: Callable[[EncryptedData], None], app: App) -> None:
     """Declare a plugin's tables that are encrypted with the key ring, for key rotation.
 
     :param register: call it once per ``EncryptedData`` (``id``, ``description``,
         ``key_ids(store)``, ``rotate(store)``). ``keys status`` lists their key ids and
         ``keys rotate`` re-encrypts them under the current key.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section; ``app.settings`` the whole tree). Accept it only if needed.
+    """
+
+
+@hookspec
+def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    """Declare the plugin's settings section: a pydantic model and the environment variables
+    that may set its keys.
+
+    :param register: call it once with ``PluginSettings(id="myplugin", model=MySettings,
+        env={"server": "HC_MYPLUGIN_SERVER"})``. The core reads those variables (and the
+        settings file's ``[plugins.myplugin]`` table) in its one settings loader, checks the
+        section at start-up with zh/en errors, and hands it out as
+        ``app.plugin_config("myplugin")``. Plugins never read the environment themselves.
+    """
+
+
+@hookspec(firstresult=True)
+def hc_demo_exam_feed(app: App, exams: Sequence[ExamRecord]) -> DemoFeed | None:
+    """Show the demo's exams arriving through this plugin, as its source system would send
+    them (the HL7 v2 adapter renders them as a RIS's messages and receives them through its
+    listener's path).
+
+    :param app: the demo's application (its store holds the demo's database).
+    :param exams: the week's exam records.
+    :return: a ``DemoFeed`` (lines to print, whether every exam was stored), or ``None`` to
+        abstain; when every plugin abstains the demo stores the exams directly.
     """
 
 
@@ -164,7 +217,7 @@ def hc_register_cli_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def hc_register_migrations(register: Callable[[str | Path], None]) -> None:
+def hc_register_migrations(register: Callable[[str | Path], None], app: App) -> None:
     """Provide Alembic version directories for a plugin's own tables (an Alembic branch).
 
     :param register: call it once per directory holding the plugin's revision files. Each
@@ -172,4 +225,6 @@ def hc_register_migrations(register: Callable[[str | Path], None]) -> None:
         ``down_revision=None``, no ``depends_on`` on a core revision: see docs/hooks.md);
         the core upgrades every registered branch together with its own chain to ``heads``
         (:meth:`HCPluginManager.migration_locations` collects them).
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section). Accept it only if needed.
     """

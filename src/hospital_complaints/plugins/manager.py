@@ -21,6 +21,7 @@ from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
 from .types import (
     UNNAMED_DECIDER,
     AccessDecision,
+    DemoFeed,
     EncryptedData,
     Exporter,
     IntegrityCheck,
@@ -34,7 +35,8 @@ log = logging.getLogger("hospital_complaints.plugins")
 if TYPE_CHECKING:
     import click
 
-    from ..services.views import CaseSummary
+    from ..domain.views import CaseSummary
+    from ..settings import PluginSettings
     from ..sla.policy import SlaPolicy
 
 
@@ -162,8 +164,9 @@ class HCPluginManager:
 
     # -- decisions and contributions ---------------------------------------------------------
 
-    def normalize_intake(self, channel: str, raw: Mapping[str, Any]) -> dict[str, Any] | None:
-        result = self._pm.hook.hc_normalize_intake(channel=channel, raw=raw)
+    def normalize_intake(self, channel: str, raw: Mapping[str, Any],
+                         app: Any = None) -> dict[str, Any] | None:
+        result = self._pm.hook.hc_normalize_intake(channel=channel, raw=raw, app=app)
         if result is not None and not isinstance(result, dict):
             raise PluginError(
                 f"hc_normalize_intake returned {type(result).__name__} for channel "
@@ -173,7 +176,8 @@ class HCPluginManager:
             )
         return result
 
-    def suggest_categories(self, complaint: Complaint) -> list[CategorySuggestion]:
+    def suggest_categories(self, complaint: Complaint,
+                           app: Any = None) -> list[CategorySuggestion]:
         """Every plugin's suggestions, merged: the highest confidence per category wins.
 
         Suggestions are advice: a classifier that raises is logged by name (never with the
@@ -182,7 +186,7 @@ class HCPluginManager:
         best: dict[str, CategorySuggestion] = {}
         for plugin, caller in self._each("hc_suggest_categories"):
             try:
-                results = caller(complaint=complaint)
+                results = caller(complaint=complaint, app=app)
             except Exception as exc:
                 log.warning("classifier plugin %r failed and was skipped: %s", plugin,
                             type(exc).__name__)
@@ -199,14 +203,14 @@ class HCPluginManager:
                         best[s.category.value] = s
         return sorted(best.values(), key=lambda s: -s.confidence)
 
-    def route(self, complaint: Complaint) -> Routing | None:
-        result = self._pm.hook.hc_route(complaint=complaint)
+    def route(self, complaint: Complaint, app: Any = None) -> Routing | None:
+        result = self._pm.hook.hc_route(complaint=complaint, app=app)
         if result is not None and not isinstance(result, Routing):
             raise PluginError(f"hc_route returned {type(result).__name__}, expected Routing")
         return result
 
     def can_reveal_identity(self, viewer: Viewer, complaint: Complaint,
-                            purpose: str) -> AccessDecision:
+                            purpose: str, app: Any = None) -> AccessDecision:
         """The plugins' decision (``hc_can_reveal_identity``); no decision means no.
 
         Only an :class:`AccessDecision` or a real ``bool`` counts as an answer: anything else
@@ -214,7 +218,7 @@ class HCPluginManager:
         The whistle-blower rule is applied by the caller (``AccessPolicy``), not here.
         """
         answer = self._pm.hook.hc_can_reveal_identity(viewer=viewer, complaint=complaint,
-                                                      purpose=purpose)
+                                                      purpose=purpose, app=app)
         if answer is None:
             return AccessDecision(allowed=False, decided_by="(no plugin decided)",
                                   reason="no access plugin allowed it: refused by default")
@@ -229,29 +233,29 @@ class HCPluginManager:
             "True、False 或 None；已拒绝访问",
         )
 
-    def sla_policies(self) -> dict[str, SlaPolicy]:
+    def sla_policies(self, app: Any = None) -> dict[str, SlaPolicy]:
         from ..sla.policy import SlaPolicy
 
-        return self._collect("hc_register_sla_policies", SlaPolicy)
+        return self._collect("hc_register_sla_policies", SlaPolicy, app=app)
 
-    def exam_sources(self) -> dict[str, ExamSource]:
-        return self._collect("hc_register_exam_sources", ExamSource)
+    def exam_sources(self, app: Any = None) -> dict[str, ExamSource]:
+        return self._collect("hc_register_exam_sources", ExamSource, app=app)
 
-    def fault_sources(self) -> dict[str, FaultSource]:
-        return self._collect("hc_register_fault_sources", FaultSource)
+    def fault_sources(self, app: Any = None) -> dict[str, FaultSource]:
+        return self._collect("hc_register_fault_sources", FaultSource, app=app)
 
-    def exporters(self) -> dict[str, Exporter]:
-        return self._collect("hc_register_exporters", Exporter)
+    def exporters(self, app: Any = None) -> dict[str, Exporter]:
+        return self._collect("hc_register_exporters", Exporter, app=app)
 
-    def integrity_checks(self) -> dict[str, IntegrityCheck]:
+    def integrity_checks(self, app: Any = None) -> dict[str, IntegrityCheck]:
         """Checks that ``audit verify`` runs besides the event chain (plugins' own tables)."""
-        return self._collect("hc_register_integrity_checks", IntegrityCheck)
+        return self._collect("hc_register_integrity_checks", IntegrityCheck, app=app)
 
-    def encrypted_data(self) -> dict[str, EncryptedData]:
+    def encrypted_data(self, app: Any = None) -> dict[str, EncryptedData]:
         """Plugins' tables encrypted with the key ring (``hc_register_encrypted_data``)."""
-        return self._collect("hc_register_encrypted_data", EncryptedData)
+        return self._collect("hc_register_encrypted_data", EncryptedData, app=app)
 
-    def migration_locations(self) -> list[Path]:
+    def migration_locations(self, app: Any = None) -> list[Path]:
         """The Alembic version directories plugins provide (``hc_register_migrations``), in
         the order the plugins were registered, each once. A directory that does not exist
         is a :class:`PluginError` naming the plugin."""
@@ -267,13 +271,27 @@ class HCPluginManager:
                     )
                 found[path.resolve()] = None
 
-            caller(register=register)
+            caller(register=register, app=app)
         return list(found)
+
+    def demo_exam_feed(self, app: Any, exams: Sequence[Any]) -> DemoFeed | None:
+        """A plugin's showing of the demo's exams (``hc_demo_exam_feed``), or ``None``."""
+        result = self._pm.hook.hc_demo_exam_feed(app=app, exams=exams)
+        if result is not None and not isinstance(result, DemoFeed):
+            raise PluginError(f"hc_demo_exam_feed returned {type(result).__name__}, "
+                              "expected DemoFeed")
+        return result
 
     def add_cli_commands(self, cli: click.Group) -> None:
         self._pm.hook.hc_register_cli_commands(cli=cli)
 
-    def _collect(self, hook_name: str, kind: Any) -> dict[str, Any]:
+    def plugin_settings(self) -> dict[str, PluginSettings]:
+        """Plugins' settings sections (``hc_register_settings``), by plugin id."""
+        from ..settings import PluginSettings
+
+        return self._collect("hc_register_settings", PluginSettings)
+
+    def _collect(self, hook_name: str, kind: Any, **extra: Any) -> dict[str, Any]:
         found: dict[str, Any] = {}
         owners: dict[str, str] = {}
         for plugin, caller in self._each(hook_name):
@@ -293,7 +311,7 @@ class HCPluginManager:
                 found[item_id] = item
                 owners[item_id] = _plugin
 
-            caller(register=register)
+            caller(register=register, **extra)
         return found
 
     # -- notifications ---------------------------------------------------------------------
@@ -303,7 +321,8 @@ class HCPluginManager:
         return bool(self._implementers("hc_after_event"))
 
     def notify_after_event(self, event: Event, case: CaseSummary,
-                           now: Callable[[], datetime]) -> list[NotificationFailure]:
+                           now: Callable[[], datetime],
+                           app: Any = None) -> list[NotificationFailure]:
         """Call every ``hc_after_event`` implementation, each through pluggy and in isolation.
 
         One implementation raising does not stop the others; each failure is returned as a
@@ -312,7 +331,7 @@ class HCPluginManager:
         failures = []
         for plugin, caller in self._each("hc_after_event"):
             try:
-                caller(event=event, case=case)
+                caller(event=event, case=case, app=app)
             except Exception as exc:  # recorded and shown, never swallowed silently
                 failures.append(NotificationFailure(
                     complaint_ref=event.complaint_ref, event_id=event.event_id,

@@ -103,3 +103,11 @@ class EncryptedData(Protocol):
     def rotate(self, store: Any) -> int:
         """Re-encrypt every row not under the store's current key; return how many."""
         ...
+
+
+class DemoFeed(StrictModel):
+    """What a plugin did with the demo's exams (``hc_demo_exam_feed``): the lines the demo
+    prints, and whether every exam reached the exam table (else the demo stores them)."""
+
+    lines: list[str]
+    stored_all: bool

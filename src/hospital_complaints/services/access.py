@@ -18,6 +18,7 @@ The decision, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..domain.complaint import Complaint
 from ..domain.departments import DepartmentRegistry
@@ -40,9 +41,11 @@ class RevealGrant:
 
 
 class AccessPolicy:
-    def __init__(self, plugins: HCPluginManager, departments: DepartmentRegistry) -> None:
+    def __init__(self, plugins: HCPluginManager, departments: DepartmentRegistry,
+                 app: Any = None) -> None:
         self.plugins = plugins
         self.departments = departments
+        self.app = app
 
     def viewer_department_id(self, viewer: Viewer) -> str | None:
         found = self.departments.resolve(viewer.department)
@@ -53,7 +56,7 @@ class AccessPolicy:
         if refused is not None:
             return refused
         try:
-            return self.plugins.can_reveal_identity(viewer, complaint, purpose)
+            return self.plugins.can_reveal_identity(viewer, complaint, purpose, self.app)
         except PluginError as exc:  # a broken access plugin refuses; the refusal is audited
             return AccessDecision.refuse("access plugins (error)", exc.en)
 

@@ -8,8 +8,9 @@ plugins called; their failures are stored, never raised into the caller.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from ..clock import Clock, SystemClock, zone
@@ -24,6 +25,7 @@ from ..domain.commands import (
     Assign,
     Command,
     ExtendDeadline,
+    RecordClusterAlert,
     RecordDeadlineAlert,
     RefuseIdentity,
     RegisterComplaint,
@@ -32,16 +34,29 @@ from ..domain.commands import (
 from ..domain.complaint import Attachment, Complaint, ComplaintDraft
 from ..domain.departments import DepartmentRegistry, normalise
 from ..domain.events import Event
-from ..domain.taxonomy import AlertKind
+from ..domain.taxonomy import (
+    OPEN_STATES,
+    AlertKind,
+    CaseState,
+    Category,
+    Channel,
+    ComplaintKind,
+)
 from ..domain.validation import parse
-from ..errors import AccessDenied, ConcurrencyConflict, FieldProblem, InvalidInput
+from ..domain.views import CaseSummary, masked_event, summarize
+from ..errors import (
+    AccessDenied,
+    ConcurrencyConflict,
+    FieldProblem,
+    GuardFailed,
+    InvalidInput,
+)
 from ..plugins.manager import HCPluginManager
 from ..plugins.types import NotificationFailure, Viewer
-from ..storage.base import DuplicateIntake, UnitOfWork
+from ..storage.base import DuplicateIntake, ListingQuery, UnitOfWork
 from ..storage.blobs import DEFAULT_MAX_BYTES, BlobStore, MemoryBlobStore, check_head
 from ..storage.memory import InMemoryStore, InMemoryUnitOfWork
 from .access import AccessPolicy, RevealGrant
-from .views import CaseSummary, masked_event, summarize
 
 if TYPE_CHECKING:
     from ..sla.policy import SlaPolicy
@@ -72,7 +87,7 @@ class ComplaintService:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], plugins: HCPluginManager,
                  clock: Clock, settings: Settings | None = None,
                  blobs: BlobStore | None = None, max_attachment_bytes: int = DEFAULT_MAX_BYTES,
-                 departments: DepartmentRegistry | None = None) -> None:
+                 departments: DepartmentRegistry | None = None, app: Any = None) -> None:
         self._uow_factory = uow_factory
         self._sla_policy: SlaPolicy | None = None
         self.blobs: BlobStore = blobs or MemoryBlobStore()
@@ -82,14 +97,16 @@ class ComplaintService:
         self.settings = settings or Settings()
         self.tz = zone(self.settings.timezone)
         self.departments = departments or DepartmentRegistry.builtin()
-        self.access = AccessPolicy(plugins, self.departments)
+        #: the application this service belongs to, handed to plugins' hooks (may be None)
+        self.app = app
+        self.access = AccessPolicy(plugins, self.departments, app)
 
     # -- intake ----------------------------------------------------------------------------
 
     def intake(self, channel: str, raw: Mapping[str, Any], *, actor: str,
                idempotency_key: str | None = None) -> Case:
         """Register a raw channel submission, normalised by a ``hc_normalize_intake`` plugin."""
-        fields = self.plugins.normalize_intake(channel, raw)
+        fields = self.plugins.normalize_intake(channel, raw, self.app)
         if fields is None:
             raise InvalidInput("intake", [FieldProblem(
                 "channel", channel,
@@ -98,10 +115,24 @@ class ComplaintService:
                 [f"没有插件能处理渠道 {channel!r}"])
         return self.register(fields, actor=actor, idempotency_key=idempotency_key)
 
+    def intake_once(self, channel: str, raw: Mapping[str, Any], *, actor: str,
+                    idempotency_key: str | None = None) -> tuple[Case, bool]:
+        """:meth:`intake`, also saying whether this call created the case."""
+        fields = self.plugins.normalize_intake(channel, raw, self.app)
+        if fields is None:
+            return self.intake(channel, raw, actor=actor, idempotency_key=idempotency_key), True
+        return self.register_once(fields, actor=actor, idempotency_key=idempotency_key)
+
     def register(self, draft: ComplaintDraft | Mapping[str, Any] | str, *, actor: str,
                  idempotency_key: str | None = None) -> Case:
         """Register a complaint. With an idempotency key (a hotline ticket id, a web-form
         submission id) a retry returns the case the first call created instead of a new one."""
+        return self.register_once(draft, actor=actor, idempotency_key=idempotency_key)[0]
+
+    def register_once(self, draft: ComplaintDraft | Mapping[str, Any] | str, *, actor: str,
+                      idempotency_key: str | None = None) -> tuple[Case, bool]:
+        """:meth:`register`, also saying whether this call created the case (``False``: the
+        idempotency key was used before, and the first call's case is returned)."""
         draft = parse(ComplaintDraft, draft, "complaint")
         now = self.clock.now()
         _check_received(draft, now, "complaint")
@@ -109,7 +140,7 @@ class ComplaintService:
             if idempotency_key is not None:
                 existing = uow.cases.find_by_idempotency_key(idempotency_key)
                 if existing is not None:
-                    return uow.cases.get(existing)
+                    return uow.cases.get(existing), False
             day = draft.received_at.astimezone(self.tz).date()
             reference = uow.cases.next_reference(self.settings.reference_prefix, day)
             case = self._new_case(reference, draft, actor, now)
@@ -117,9 +148,9 @@ class ComplaintService:
             try:
                 uow.commit()
             except DuplicateIntake as dup:  # a concurrent retry won the race
-                return self.get(dup.reference)
+                return self.get(dup.reference), False
         self._notify(case, case.events)
-        return case
+        return case, True
 
     def register_many(self, drafts: Iterable[ComplaintDraft | Mapping[str, Any]], *,
                       actor: str, batch_size: int = 1000) -> list[str]:
@@ -165,11 +196,11 @@ class ComplaintService:
     def _new_case(self, reference: str, draft: ComplaintDraft, actor: str,
                   now: datetime) -> Case:
         probe = Complaint(reference=reference, **dict(draft))
-        suggestions = self.plugins.suggest_categories(probe)
+        suggestions = self.plugins.suggest_categories(probe, self.app)
         case = workflow.start(reference, RegisterComplaint(complaint=draft,
                               suggestions=suggestions), actor, now)
         if draft.department is None:
-            routing = self.plugins.route(case.complaint)
+            routing = self.plugins.route(case.complaint, self.app)
             if routing is not None:
                 workflow.handle(case, Assign(department=routing.department,
                                              owner=routing.owner),
@@ -217,6 +248,51 @@ class ComplaintService:
             uow.commit()
         self._notify(case, [event])
         return event
+
+    def execute_all(self, reference: str, commands: Sequence[Command], *, actor: str,
+                    reason: str | None = None) -> list[Event]:
+        """Carry out several public commands on one case in one transaction: every event
+        is stored, or none (e.g. accepting an evidence pack)."""
+        reference = normalise_reference(reference)
+        for cmd in commands:
+            if cmd.name in SERVICE_ONLY_COMMANDS:
+                raise InvalidInput("command", [FieldProblem(
+                    "command", cmd.name, "only the service issues this command")],
+                    [f"  - command：「{cmd.name}」只能由系统执行"])
+        with self._uow_factory() as uow:
+            case = uow.cases.get(reference)
+            now = self.clock.now()
+            events = []
+            for cmd in commands:
+                self.before_command(case, cmd)
+                events.append(workflow.handle(case, cmd, actor, now, reason))
+            uow.commit()
+        self._notify(case, events)
+        return events
+
+    def record_cluster_alerts(self, clusters: Iterable[Any], window_days: int) -> int:
+        """Record each cluster of complaints (correlation summary) once, as a
+        ``cluster_alert`` event on its latest complaint (actor ``system:correlation``).
+        Notifiers receive it through the outbox like any event. Returns how many were new."""
+        recorded = 0
+        for cl in clusters:
+            ref = cl.complaint_refs[-1]
+            try:
+                with self._uow_factory() as uow:
+                    case = uow.cases.get(ref)
+                    event = workflow.handle(case, RecordClusterAlert(
+                        kind=cl.kind, key=cl.key, complaint_refs=list(cl.complaint_refs),
+                        first=cl.first, last=cl.last, window_days=window_days),
+                        "system:correlation", self.clock.now())
+                    uow.commit()
+            except GuardFailed:  # raised before: each cluster is recorded once
+                continue
+            except ConcurrencyConflict:
+                log.warning("cluster alert on %s skipped: changed concurrently", ref)
+                continue
+            recorded += 1
+            self._notify(case, [event])
+        return recorded
 
     def before_command(self, case: Case, command: Command) -> None:
         """Checks that need more than the case: an extension must fit the SLA policy."""
@@ -393,31 +469,56 @@ class ComplaintService:
         """The case's events, personal data masked."""
         return [masked_event(e) for e in self.get(reference).events]
 
-    def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
+    def iter_cases(self, *, open_only: bool = False,
+                   filters: CaseFilter | None = None, batch: int = 500) -> Iterator[Case]:
+        """Cases in listing order (time received); ``filters`` selects in the store (state,
+        department and its units, channel, kind, category, received dates). Cases are read
+        ``batch`` at a time, so an export or a sweep never holds them all."""
+        query = self.listing_query(filters or CaseFilter(), open_only=open_only)
         with self._uow_factory() as uow:
-            yield from uow.cases.iter_cases(open_only=open_only)
+            refs = uow.cases.references(query)
+            for i in range(0, len(refs), batch):
+                yield from uow.cases.get_many(refs[i:i + batch])
 
     def list_cases(self, *, state: str | None = None, department: str | None = None,
-                   open_only: bool = False) -> list[CaseSummary]:
-        """Masked summaries, oldest first. ``department`` is matched on the department
-        registry: a name, alias or id finds the cases of that department and of its units."""
-        matches = self.department_filter(department)
-        return [
-            summarize(c) for c in self.iter_cases(open_only=open_only)
-            if (state is None or c.state.value == state) and matches(c.complaint.department)
-        ]
+                   open_only: bool = False, filters: CaseFilter | None = None,
+                   limit: int | None = None, after: str | None = None) -> list[CaseSummary]:
+        """Masked summaries in listing order (time received), selected and paged by the store
+        (``limit``, and ``after``: the last reference of the previous page). ``department`` is
+        matched on the department registry: a name, alias or id finds the cases of that
+        department and of its units."""
+        f = filters or CaseFilter()
+        if state is not None or department is not None:
+            f = replace(f, states=(state,) if state else f.states,
+                        department=department or f.department)
+        query = replace(self.listing_query(f, open_only=open_only), limit=limit,
+                        after=normalise_reference(after) if after else None)
+        with self._uow_factory() as uow:
+            return [CaseSummary.model_validate(row) for row in uow.cases.list_summaries(query)]
 
-    def department_filter(self, department: str | None) -> Callable[[str | None], bool]:
-        """A predicate on a case's department text for a filter value given by a person."""
-        if department is None:
-            return lambda _text: True
-        wanted = self.departments.resolve(department)
-        plain = normalise(department)
-        if wanted is None:
-            return lambda text: text is not None and normalise(text) == plain
-        wanted_id = wanted.id
-        return lambda text: text is not None and (
-            self.departments.same_or_within(text, wanted_id) or normalise(text) == plain)
+    def listing_query(self, f: CaseFilter, *, open_only: bool = False) -> ListingQuery:
+        """A person's filter as the store's query (checked: a bad value lists the allowed)."""
+        f.check()
+        states = f.states
+        if open_only or f.open_only:
+            open_values = tuple(s.value for s in OPEN_STATES)
+            states = tuple(s for s in states if s in open_values) if states else open_values
+            if f.states and not states:
+                states = ("(none)",)
+        keys: frozenset[str] | None = None
+        if f.department is not None:
+            found = self.departments.resolve(f.department)
+            keys = self.departments.names_within(found.id) if found is not None \
+                else frozenset({normalise(f.department)})
+        start = end = None
+        if f.received_from is not None:
+            start = int(datetime.combine(f.received_from, time(0), self.tz).timestamp())
+        if f.received_to is not None:
+            end = int(datetime.combine(f.received_to + timedelta(days=1), time(0),
+                                       self.tz).timestamp())
+        return ListingQuery(states=states, channel=f.channel, kind=f.kind, category=f.category,
+                            department_keys=keys, received_from_s=start,
+                            received_before_s=end)
 
     def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
         with self._uow_factory() as uow:
@@ -449,7 +550,7 @@ class ComplaintService:
                 if ref not in summaries:
                     summaries[ref] = summarize(known.get(ref) or uow.cases.get(ref))
                 failures += self.plugins.notify_after_event(masked_event(event), summaries[ref],
-                                                            self.clock.now)
+                                                            self.clock.now, self.app)
             for failure in failures:
                 uow.record_notification_failure(failure)
                 # the exception text may quote personal data: log only its type
@@ -458,6 +559,39 @@ class ComplaintService:
                             failure.event_type, failure.error.split(":", 1)[0])
             uow.mark_notified([e.event_id for e in pending])
         return len(pending)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a listing or export shows. Empty fields do not filter."""
+
+    states: tuple[str, ...] = ()
+    open_only: bool = False
+    department: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    category: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+
+    def check(self) -> None:
+        """Every value must be a known state, channel, kind or category."""
+        problems = []
+        for name, values, enum in (("state", self.states, CaseState),
+                                   ("channel", (self.channel,), Channel),
+                                   ("kind", (self.kind,), ComplaintKind),
+                                   ("category", (self.category,), Category)):
+            allowed = [m.value for m in enum]
+            for v in values:
+                if v is not None and v not in allowed:
+                    problems.append(FieldProblem(name, v, f"one of: {', '.join(allowed)}"))
+        if self.received_from and self.received_to and self.received_from > self.received_to:
+            problems.append(FieldProblem("received_from", self.received_from.isoformat(),
+                                         f"a day on or before received_to "
+                                         f"({self.received_to.isoformat()})"))
+        if problems:
+            raise InvalidInput("filter", problems,
+                               [f"  - {p.field}：取值无效（{p.allowed}）" for p in problems])
 
 
 def normalise_reference(reference: str) -> str:

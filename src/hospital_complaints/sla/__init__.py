@@ -30,7 +30,8 @@ from .policy import (
 from .profiles import builtin_policies
 from .records import ActionClock, CaseClock, case_clock
 from .registry import PolicyRegistry, compose
-from .sweep import Alert, Sweeper, SweepItem, SweepResult, sweep, sweep_reference
+from .sweep import Alert, Sweeper, SweepItem, SweepResult, sweep_reference
+from .sweep import sweep as sweep_once
 
 __all__ = [
     "HOTLINE_REFERENCE",
@@ -68,6 +69,6 @@ __all__ = [
     "read_calendar_file",
     "rule_deadline",
     "status_at",
-    "sweep",
+    "sweep_once",
     "sweep_reference",
 ]

@@ -306,12 +306,14 @@ class Calendars:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Calendars:
-        """Built-in calendars plus every ``*.json`` file in ``$HC_CALENDAR_DIR`` (if set)."""
-        env = os.environ if environ is None else environ
+        """Built-in calendars plus every ``*.json`` file in ``$HC_CALENDAR_DIR`` (if set),
+        as the settings loader reads it."""
+        from ..settings import Settings
+
         cals = cls()
-        directory = env.get(CALENDAR_DIR_ENV)
+        directory = Settings.load(environ).sla.calendar_dir
         if directory:
-            cals.load_dir(directory)
+            cals.load_dir(str(directory))
         return cals
 
     def ids(self) -> list[str]:

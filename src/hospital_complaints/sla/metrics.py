@@ -1,7 +1,7 @@
 """Completion metrics: the share of cases finished within 7 and within 30 days.
 
 The Beijing 12320 hotline reported 53% of complaints closed within 7 days and 85% within 30
-(seed 002); :data:`HOTLINE_REFERENCE` keeps those figures for comparison.
+(Beijing 12320 hotline); :data:`HOTLINE_REFERENCE` keeps those figures for comparison.
 
 Definitions (``docs/sla.md``): cases are grouped by department and by the month they were
 received (local time in ``zone``). A case counts as *finished* once it is closed, withdrawn
@@ -23,7 +23,7 @@ from ..domain.taxonomy import OPEN_STATES
 from .engine import require_aware
 from .records import CaseClock
 
-#: Beijing 12320 hotline, first five months reported in seed 002: days -> share closed.
+#: Beijing 12320 hotline, first five months as reported: days -> share closed.
 HOTLINE_REFERENCE: dict[int, float] = {7: 0.53, 30: 0.85}
 ALL_DEPARTMENTS = "(all)"
 UNASSIGNED = "(unassigned)"

@@ -1,4 +1,5 @@
-"""Built-in SLA policy profiles, registered as a plugin (entry point ``sla_profiles``).
+"""Built-in SLA policy profiles (data). The plugin ``sla_profiles``
+(``plugins/builtin/sla_profiles.py``) registers them like any hospital's own policies.
 
 Each profile cites its source; ``docs/sla.md`` lists them with the article text. Numbers that
 no source fixes are marked as defaults in the rule's ``note``. A hospital changes any number
@@ -7,20 +8,19 @@ with :func:`~hospital_complaints.sla.policy.override` or registers a policy of i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..domain.taxonomy import Complexity, Milestone
-from ..plugins import hookimpl
 from .policy import Anchor, DeadlineRule, ExtensionRule, Lead, SlaPolicy, Unit
 
 ACK, RESPOND, CLOSE, FOLLOW_UP = (Milestone.ACKNOWLEDGE, Milestone.RESPOND, Milestone.CLOSE,
                                   Milestone.FOLLOW_UP)
 
-SEED_000 = "Imaging department complaint procedure (seed 000), step 4: first feedback in 24 h"
+SEED_000 = ("An imaging department's complaint procedure (影像科投诉处理流程), step 4: first "
+            "feedback within 24 hours")
 NHC_2019 = ("医疗机构投诉管理办法 (国家卫生健康委员会令第3号, 2019): feedback within 5 "
             "working days; 10 working days when several departments are involved")
 PETITION_2022 = "信访工作条例 (2022)"
-HOTLINE_12320 = "Beijing 12320 hotline practice (seed 002): close in 30 days, +30 with consent"
+HOTLINE_12320 = ("Beijing 12320 health hotline practice (北京12320): close in 30 days, +30 "
+                 "with consent")
 NHS_2009 = ("The Local Authority Social Services and National Health Service Complaints "
             "(England) Regulations 2009, SI 2009/309")
 CMS = ("42 CFR 482.13(a)(2)(iii); CMS State Operations Manual App. A, tag A-0123: "
@@ -57,7 +57,8 @@ def cn_nhc_2019() -> SlaPolicy:
         id="cn-nhc-2019",
         title_zh="医疗机构投诉管理办法（2019）",
         title_en="NHC Measures on complaint management in medical institutions (2019)",
-        source=NHC_2019 + "; article text not in regulations/, check before relying on it",
+        source=NHC_2019 + "; confirm the article text with your legal office before relying on "
+               "these numbers",
         rules=(
             DeadlineRule(RESPOND, 1, Unit.WORKING_DAYS, complexity=Complexity.SIMPLE,
                          source="default for on-the-spot handling", note=on_the_spot),
@@ -157,10 +158,4 @@ def builtin_policies() -> list[SlaPolicy]:
             us_cms_grievance()]
 
 
-@hookimpl
-def hc_register_sla_policies(register: Callable[[SlaPolicy], None]) -> None:
-    for policy in builtin_policies():
-        register(policy)
-
-
-__all__ = ["builtin_policies", "hc_register_sla_policies"]
+__all__ = ["builtin_policies"]

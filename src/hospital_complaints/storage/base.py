@@ -8,9 +8,10 @@ discards everything, so a failed command leaves no partial state.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from ..domain.case import Case
 from ..domain.events import Event
@@ -30,6 +31,24 @@ class DuplicateIntake(HospitalComplaintsError):
         )
 
 
+@dataclass(frozen=True)
+class ListingQuery:
+    """Which rows of the cases listing to read, as the store understands it (the service
+    turns a person's filter into this). ``department_keys`` are normalised department names
+    (``domain.departments.normalise``); ``received_*_s`` are UTC epoch seconds, the end
+    exclusive. Results are ordered by time received, then by registration."""
+
+    states: tuple[str, ...] = ()
+    channel: str | None = None
+    kind: str | None = None
+    category: str | None = None
+    department_keys: frozenset[str] | None = None
+    received_from_s: int | None = None
+    received_before_s: int | None = None
+    limit: int | None = None
+    after: str | None = None
+
+
 class CaseRepository(Protocol):
     def get(self, reference: str) -> Case:
         """The case, rebuilt from its events; raises ``NotFound``."""
@@ -45,6 +64,18 @@ class CaseRepository(Protocol):
 
     def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
         """Every stored case (read-only use), oldest first."""
+        ...
+
+    def list_summaries(self, query: ListingQuery) -> list[dict[str, Any]]:
+        """The masked summaries (``CaseSummary`` as JSON) the query selects."""
+        ...
+
+    def references(self, query: ListingQuery) -> list[str]:
+        """The references the query selects, in listing order."""
+        ...
+
+    def get_many(self, references: Sequence[str]) -> list[Case]:
+        """Several cases at once (read-only use), in the order given."""
         ...
 
     def next_reference(self, prefix: str, day: date) -> str:

@@ -79,8 +79,11 @@ class KeyRing:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> KeyRing:
-        env = os.environ if environ is None else environ
-        return cls.parse(env.get(ENV_VAR, ""))
+        """The keys of ``HC_ENCRYPTION_KEYS``, as the settings loader reads it."""
+        from ..settings import Settings
+
+        keys = Settings.load(environ).database.encryption_keys
+        return cls.parse(keys.get_secret_value() if keys else "")
 
     @property
     def current_id(self) -> str:

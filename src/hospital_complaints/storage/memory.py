@@ -1,7 +1,9 @@
 """The in-memory store: a real implementation for tests, demos and embedding.
 
 Events are the source of truth; a case is rebuilt from them on every load, exactly as the SQL
-store does, so behaviour seen here is behaviour seen there.
+store does, so behaviour seen here is behaviour seen there. The store keeps the events as the
+workflow recorded them, each with its from- and to-state and payload schema version (what the
+SQL store writes into its envelope, docs/events.md).
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from ..domain.case import Case
+from ..domain.departments import normalise
 from ..domain.events import Event
+from ..domain.views import summarize
 from ..domain.workflow import rebuild
 from ..errors import ConcurrencyConflict, NotFound
 from ..plugins.types import NotificationFailure
-from .base import DuplicateIntake
+from .base import DuplicateIntake, ListingQuery
 
 
 @dataclass
@@ -66,6 +70,38 @@ class _Repository:
             if not open_only or case.is_open:
                 yield case
 
+    def _selected(self, query: ListingQuery) -> list[Case]:
+        with self._store.lock:
+            histories = [list(v) for v in self._store.events.values()]
+        cases = [rebuild(h) for h in histories]
+        order = {ref: i for i, ref in enumerate(self._store.events)}
+        cases.sort(key=lambda c: (int(c.complaint.received_at.timestamp()),
+                                  order[c.reference]))
+        out = [c for c in cases if _matches(c, query)]
+        if query.after:
+            all_refs = [c.reference for c in cases]
+            if query.after not in all_refs:
+                raise NotFound(f"--after {query.after!r}: no complaint with that reference",
+                               f"--after {query.after!r}：找不到该编号的投诉")
+            anchor = all_refs.index(query.after)
+            out = [c for c in out if all_refs.index(c.reference) > anchor]
+        return out[:query.limit] if query.limit is not None else out
+
+    def list_summaries(self, query: ListingQuery) -> list[dict[str, Any]]:
+        return [summarize(c).model_dump(mode="json") for c in self._selected(query)]
+
+    def references(self, query: ListingQuery) -> list[str]:
+        return [c.reference for c in self._selected(query)]
+
+    def get_many(self, references: Sequence[str]) -> list[Case]:
+        out = []
+        for ref in references:
+            try:
+                out.append(self.get(ref))
+            except NotFound:
+                continue
+        return out
+
     def next_reference(self, prefix: str, day: date) -> str:
         return self.reserve_references(prefix, day, 1)[0]
 
@@ -74,6 +110,20 @@ class _Repository:
             first = self._store.counters.get((prefix, day), 0) + 1
             self._store.counters[(prefix, day)] = first + count - 1
         return [f"{prefix}-{day:%Y%m%d}-{n:04d}" for n in range(first, first + count)]
+
+
+def _matches(case: Case, q: ListingQuery) -> bool:
+    c = case.complaint
+    received = int(c.received_at.timestamp())
+    return not (
+        (q.states and case.state.value not in q.states)
+        or (q.channel and c.channel.value != q.channel)
+        or (q.kind and c.kind.value != q.kind)
+        or (q.category and q.category not in {x.value for x in c.categories})
+        or (q.department_keys is not None
+            and (not c.department or normalise(c.department) not in q.department_keys))
+        or (q.received_from_s is not None and received < q.received_from_s)
+        or (q.received_before_s is not None and received >= q.received_before_s))
 
 
 class InMemoryUnitOfWork:

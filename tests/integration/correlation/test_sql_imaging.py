@@ -16,14 +16,33 @@ from hospital_complaints.correlation import (
     build_evidence,
     build_summary,
     import_file,
-    refresh_complaint_links,
     suggest_exams,
 )
+from hospital_complaints.correlation.repository import ComplaintLink
 from hospital_complaints.storage.sql import SqlStore
 from hospital_complaints.storage.sql.exams import ImagingRepository
 
 TZ = ZoneInfo("Asia/Shanghai")
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "imaging"
+
+
+def _project(repo, service):
+    """The complaint->exam links of every case, as the SQL store keeps them at commit."""
+    links = []
+    for case in service.iter_cases():
+        for link in case.complaint.exam_links:
+            acc = link.accession_number or getattr(
+                repo.exam_by_study(link.study_instance_uid or ""), "accession_number", None)
+            if acc:
+                links.append(ComplaintLink(case.reference, acc, case.complaint.received_at))
+    return repo.set_complaint_links(links)
+
+
+def _link_rows(store):
+    links = store.tables.complaint_exams
+    with store.read() as conn:
+        return sorted((r.complaint_ref, r.accession_number)
+                      for r in conn.execute(sa.select(links)))
 
 
 def _load(repo):
@@ -45,8 +64,10 @@ def test_sql_answers_match_the_in_memory_repository(store: SqlStore):
     other = service.register(draft(
         received_at="2026-11-17T12:00:00+08:00",
         exam_links=[{"study_instance_uid": "1.2.156.112605.20261113.107"}]), actor="t")
-    assert refresh_complaint_links(sql, service) == 2
-    refresh_complaint_links(mem, service)
+    # the store keeps the complaint->exam links as cases are registered (no refresh step)
+    assert _link_rows(store) == [(case.reference, "CT20261116-0042"),
+                                 (other.reference, "MR20261113-0107")]
+    _project(mem, service)
 
     sql_pack = build_evidence(sql, case.complaint)
     mem_pack = build_evidence(mem, case.complaint)
@@ -97,7 +118,6 @@ def test_batch_metrics_equal_the_evidence_packs(store: SqlStore):
     cases = [service.register(draft(received_at="2026-11-20T08:00:00+08:00",
                                     exam_links=[{"accession_number": acc}]), actor="t")
              for acc in picks]
-    refresh_complaint_links(repo, service)
     batch = {m.complaint_ref: m for m in repo.complaint_metrics("2026-11-01", "2026-11-30")}
     assert set(batch) == {c.reference for c in cases}
     for case in cases:

@@ -135,11 +135,11 @@ def _legacy_hl7_table(store: SqlStore) -> sa.Table:
 
 def test_hl7_branch_creates_its_table_in_the_stores_schema(store: SqlStore) -> None:
     hl7 = _hl7_adapter()
-    from hc_hl7v2.migrations import DIRECTORY
+    from hc_hl7v2.migrations import DIRECTORY, HEAD
 
     store.upgrade(version_locations=[DIRECTORY])
     assert "hc_hl7_messages" in _tables(store)
-    assert "hl7v2_0001" in _versions(store) and _core_head() in _versions(store)
+    assert HEAD in _versions(store) and _core_head() in _versions(store)
     raw = (Path(hl7.__file__).parents[2] / "tests" / "fixtures" /
            "orm_o01_completed.hl7").read_bytes()
     big = raw + b"NTE|1||" + b"x" * 100_000 + b"\r"  # over TEXT's 64 KiB on MariaDB
@@ -149,7 +149,7 @@ def test_hl7_branch_creates_its_table_in_the_stores_schema(store: SqlStore) -> N
     assert sink.exams.exam("ACC20261120001") is not None
     store.upgrade()  # core only (adapter disabled): fine
     store.upgrade(version_locations=[DIRECTORY])
-    assert "hl7v2_0001" in _versions(store)
+    assert HEAD in _versions(store)
 
 
 def test_hl7_table_made_by_the_previous_version_is_adopted(store: SqlStore) -> None:
@@ -162,12 +162,14 @@ def test_hl7_table_made_by_the_previous_version_is_adopted(store: SqlStore) -> N
             "message_type": "ORM^O01", "disposition": "rejected", "error": "MSH: bad",
             "event_count": 0, "applied_key": None, "key_id": "k", "raw": "x",
             "events": "[]"}])
-    assert "hl7v2_0001" not in _versions(store)
+    from hc_hl7v2.migrations import HEAD
+
+    assert HEAD not in _versions(store)
     sink = hl7.SqlSink(store)  # upgrades to the adapter's branch on first use
     raw = (Path(hl7.__file__).parents[2] / "tests" / "fixtures" /
            "orm_o01_completed.hl7").read_bytes()
     assert hl7.receive(raw, "peer", sink).ack_code == "AA"
-    assert "hl7v2_0001" in _versions(store)
+    assert HEAD in _versions(store)
     with store.read() as conn:
         rows = conn.execute(sa.select(sink.table.c.id, sink.table.c.disposition)
                             .order_by(sink.table.c.id)).all()

@@ -23,13 +23,10 @@ from hospital_complaints.correlation import (
     ExamRecord,
     InMemoryImagingRepository,
     Targets,
-    accept_evidence,
     build_evidence,
     build_summary,
     find_clusters,
     import_file,
-    raise_cluster_alerts,
-    refresh_complaint_links,
     suggest_exams,
 )
 from hospital_complaints.correlation.evidence import ordinal
@@ -44,8 +41,14 @@ CT_LINK = [{"accession_number": "CT20261116-0042", "modality": "CT", "station": 
 
 
 @pytest.fixture
-def repo() -> InMemoryImagingRepository:
-    r = InMemoryImagingRepository()
+def service(app):
+    return app.complaints
+
+
+@pytest.fixture
+def repo(app) -> InMemoryImagingRepository:
+    r = app.imaging.repo
+    assert isinstance(r, InMemoryImagingRepository)
     for name, kind in (("exams.csv", "exams"), ("faults.csv", "faults"),
                        ("roster.csv", "roster")):
         import_file(r, EXAMPLES / name, kind)  # type: ignore[arg-type]
@@ -113,7 +116,7 @@ def test_unknown_or_missing_exam_is_a_clear_error(service, repo):
         build_evidence(repo, unlinked.complaint)
 
 
-def test_accept_records_evidence_items_only_when_asked(service, repo):
+def test_accept_records_evidence_items_only_when_asked(app, service, repo):
     case = _register(service, exam_links=CT_LINK)
     pack = build_evidence(repo, case.complaint)
     assert service.get(case.reference).investigation.evidence == []
@@ -121,7 +124,7 @@ def test_accept_records_evidence_items_only_when_asked(service, repo):
                     actor="clerk")
     service.execute(case.reference, StartInvestigation(
         team=[TeamMember(name="赵静", role=TeamRole.QC)]), actor="lead")
-    events = accept_evidence(service, case.reference, pack, actor="qc")
+    events = app.imaging.accept_evidence(case.reference, pack, actor="qc")
     assert [e.payload["type"] for e in events] == ["exam_record", "equipment_log",
                                                    "duty_roster"]
     evidence = service.get(case.reference).investigation.evidence
@@ -165,9 +168,9 @@ def test_clusters_by_device_and_by_report_delay():
     assert [(c.key, c.complaint_refs) for c in delay] == [("CT", ["6", "7", "8"])]
 
 
-def test_summary_rates_faults_and_alerts(service, repo, plugins):
+def test_summary_rates_faults_and_alerts(app, service, repo, plugins):
     case = _register(service, exam_links=CT_LINK)
-    assert refresh_complaint_links(repo, service) == 1
+    assert app.imaging.refresh_links() == 1
     s = build_summary(repo, "2026-11-01", "2026-11-30")
     ct = next(r for r in s.rates["modality"] if r.key == "CT")
     assert (ct.exams, ct.complaints) == (9, 1) and ct.per_1000 == 111.11
@@ -191,14 +194,16 @@ def test_summary_rates_faults_and_alerts(service, repo, plugins):
     repo.set_complaint_links([ComplaintLink(case.reference, "CT20261116-0042",
                                             case.complaint.received_at)])
     clusters = find_clusters([_row(case.reference, 16)] * 3, Targets())
-    assert raise_cluster_alerts(service, clusters) == []
-    assert [e.type for e in got] == ["correlation_cluster"]
+    assert app.imaging.record_cluster_alerts(clusters) == 1
+    assert app.imaging.record_cluster_alerts(clusters) == 0  # once per cluster
+    assert [e.type for e in got] == ["cluster_alert"]
     assert got[0].payload["key"] == "CT2"
+    assert service.get(case.reference).events[-1].type == "cluster_alert"  # stored
 
 
 def test_targets_from_environment():
     t = Targets.from_env({"HC_TARGET_WAIT_MIN": "20", "HC_CLUSTER_SIZE": "5"})
     assert t.wait_min == 20 and t.cluster_size == 5
     from hospital_complaints.errors import ConfigError
-    with pytest.raises(ConfigError, match="HC_TARGET_WAIT_MIN"):
+    with pytest.raises(ConfigError, match="HC_TARGET_WAIT_MIN='soon'"):
         Targets.from_env({"HC_TARGET_WAIT_MIN": "soon"})

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import CliRunner
 from support import draft
 
 from hospital_complaints import FixedClock, HCPluginManager, Settings
+from hospital_complaints.app import App, bootstrap
 from hospital_complaints.cli import context
-from hospital_complaints.domain.case import Case
-from hospital_complaints.services.service import ComplaintService
-from hospital_complaints.sla import Alert, profiles
-from hospital_complaints.sla.cli import sla
+from hospital_complaints.cli.sla import sla
+from hospital_complaints.plugins.builtin import sla_profiles
+from hospital_complaints.settings import DatabaseSettings
 
 
 def run(*args: str, env: dict[str, str] | None = None, obj: Any = None) -> Any:
@@ -116,98 +114,64 @@ def test_policies_listing() -> None:
 # -- sweep and metrics, against the service ----------------------------------------------------
 
 
-class SweepingService:
-    """The service with the alert-recording call the sweep needs (a real class, no mock)."""
-
-    def __init__(self, service: ComplaintService) -> None:
-        self.inner = service
-        self.clock = service.clock
-        self.recorded: list[Alert] = []
-
-    def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
-        return self.inner.iter_cases(open_only=open_only)
-
-    def record_deadline_alerts(self, alerts: Sequence[Alert]) -> None:
-        self.recorded.extend(alerts)
-
-
 @pytest.fixture
-def swept(service: ComplaintService, clock: FixedClock,
-          monkeypatch: pytest.MonkeyPatch) -> SweepingService:
-    service.register(draft(), actor="clerk")  # received 2026-11-20 08:30 +08:00
-    fake = SweepingService(service)
-
-    def get_service(ctx: click.Context) -> SweepingService:
-        return fake
-
-    monkeypatch.setattr(context, "get_service", get_service)
-    return fake
+def app(clock: FixedClock) -> App:
+    pm = HCPluginManager()
+    pm.register(sla_profiles, name="sla_profiles")
+    app = bootstrap(Settings(database=DatabaseSettings(url="memory://")), clock=clock,
+                    plugins=pm)
+    app.complaints.register(draft(), actor="clerk")  # received 2026-11-20 08:30 +08:00
+    return app
 
 
-def test_sweep_json_records_new_alerts(swept: SweepingService) -> None:
-    result = run("sweep", "--at", "2026-11-21T09:00:00+08:00", "--format", "json")
+def test_sweep_json_records_new_alerts(app: App) -> None:
+    result = run("sweep", "--at", "2026-11-21T09:00:00+08:00", "--format", "json", obj=app)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["cases"] == 1
     assert [(a["milestone"], a["kind"]) for a in data["new_alerts"]] == [
         ("acknowledge", "overdue")]
-    assert [(a.milestone, a.kind.value) for a in swept.recorded] == [("acknowledge", "overdue")]
+    [case] = app.complaints.iter_cases()
+    assert case.events[-1].type == "deadline_alert"
+    assert case.events[-1].payload["milestone"] == "acknowledge"
 
 
-def test_sweep_dry_run_and_table(swept: SweepingService) -> None:
-    result = run("sweep", "--at", "2026-11-21T09:00:00+08:00", "--dry-run")
+def test_sweep_dry_run_and_table(app: App) -> None:
+    result = run("sweep", "--at", "2026-11-21T09:00:00+08:00", "--dry-run", obj=app)
     assert result.exit_code == 0, result.output
     assert "1 overdue" in result.output and "dry run" in result.output
-    assert swept.recorded == []
+    [case] = app.complaints.iter_cases()
+    assert case.events[-1].type != "deadline_alert"
 
 
-def test_sweep_uses_the_service_clock_without_at(swept: SweepingService) -> None:
-    result = run("sweep", "--format", "json", "--policy", "cn-12320")  # clock: 11-20 09:00
+def test_sweep_uses_the_app_clock_without_at(app: App) -> None:
+    result = run("sweep", "--format", "json", "--policy", "cn-12320", obj=app)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["at"] == "2026-11-20T09:00:00+08:00"
 
 
-def test_sweep_unknown_policy(swept: SweepingService) -> None:
-    result = run("sweep", "--at", "2026-11-21T09:00:00+08:00", "--policy", "nope")
+def test_sweep_unknown_policy(app: App) -> None:
+    result = run("sweep", "--at", "2026-11-21T09:00:00+08:00", "--policy", "nope", obj=app)
     assert result.exit_code == 1 and "known policies" in result.output
 
 
-def test_metrics_json(swept: SweepingService) -> None:
-    result = run("metrics", "--at", "2026-12-31T00:00:00+08:00", "--format", "json")
+def test_metrics_json(app: App) -> None:
+    result = run("metrics", "--at", "2026-12-31T00:00:00+08:00", "--format", "json", obj=app)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["reference"] == {"7": 0.53, "30": 0.85}
     assert data["rows"][0]["month"] == "2026-11" and data["rows"][0]["received"] == 1
 
 
-def test_under_the_main_cli_policies_come_from_plugins(service: ComplaintService) -> None:
+def test_under_the_main_cli_the_configured_policy_applies(clock: FixedClock) -> None:
     pm = HCPluginManager()
-    pm.register(profiles, name="sla_profiles")
-    state = context.CliState(settings=Settings(sla_policy="cn-12320"), plugins=pm,
-                             service=service)
-    service.register(draft(), actor="clerk")
+    pm.register(sla_profiles, name="sla_profiles")
+    settings = Settings(sla_policy="cn-12320", database=DatabaseSettings(url="memory://"))
+    state = context.CliState(settings=settings, plugins=pm)
+    state.app = bootstrap(settings, clock=clock, plugins=pm)
+    state.app.complaints.register(draft(), actor="clerk")
     result = run("sweep", "--at", "2026-12-25T09:00:00+08:00", "--dry-run", "--format", "json",
                  obj=state)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [(i["milestone"], i["policy"]) for i in data["overdue"]] == [("close", "cn-12320")]
-
-
-class ReadOnlyService:
-    """A service that can list cases but not record alerts."""
-
-    def __init__(self, service: ComplaintService) -> None:
-        self.inner = service
-        self.clock = service.clock
-
-    def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
-        return self.inner.iter_cases(open_only=open_only)
-
-
-def test_sweep_says_when_alerts_cannot_be_recorded(service: ComplaintService,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    service.register(draft(), actor="clerk")
-    monkeypatch.setattr(context, "get_service", lambda ctx: ReadOnlyService(service))
-    result = run("sweep", "--at", "2026-11-21T09:00:00+08:00")
-    assert result.exit_code == 1 and "--dry-run" in result.output
-    assert run("sweep", "--at", "2026-11-21T09:00:00+08:00", "--dry-run").exit_code == 0

@@ -10,6 +10,7 @@ from unit.sla.sla_support import cn
 from hospital_complaints import HCPluginManager
 from hospital_complaints.domain.taxonomy import Complexity, Milestone
 from hospital_complaints.errors import ConfigError, PluginError
+from hospital_complaints.plugins.builtin import sla_profiles as profiles
 from hospital_complaints.sla import (
     Calendars,
     DeadlineRule,
@@ -21,7 +22,6 @@ from hospital_complaints.sla import (
     deadlines,
     override,
     parse_duration,
-    profiles,
 )
 
 BUILTIN_IDS = {"imaging-dept", "cn-nhc-2019", "cn-petition-2022", "cn-12320", "uk-nhs-2009",

@@ -27,8 +27,10 @@ from hospital_complaints.sla import (
     Unit,
     builtin_policies,
     case_clock,
-    sweep,
     sweep_reference,
+)
+from hospital_complaints.sla import (
+    sweep_once as sweep,
 )
 
 RECEIVED = cn(2026, 11, 2, 10)  # Monday

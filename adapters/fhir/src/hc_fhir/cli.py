@@ -7,17 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import click
-from hospital_complaints.cli.context import get_service
-from hospital_complaints.domain.case import Case
-from hospital_complaints.plugins.types import Viewer
-from hospital_complaints.services.access import RevealGrant
-from hospital_complaints.services.service import ComplaintService
+from hospital_complaints.plugin_api import (
+    Case,
+    ComplaintService,
+    RevealGrant,
+    Viewer,
+    cli_app,
+    read_text,
+)
+from hospital_complaints.plugin_api import cli_service as get_service
 
 from .bundle import read_json_or_ndjson
 from .client import FhirClient
 from .errors import FhirValidationError
-from .service import export_cases, import_complaint, push_cases
-from .settings import FhirSettings, check_version
+from .service import export_cases, import_complaint_once, push_cases
+from .settings import check_version, fhir_settings
 from .terminology import write_terminology
 
 _VERSION = click.option("--version", "version", type=click.Choice(["R4", "R5"],
@@ -83,7 +87,7 @@ def export_cmd(version: str | None, fmt: str, reveal_identity: bool, user: str |
     """Export every case as FHIR to OUT ('-' for standard output), identity masked unless
     --reveal-identity is given and allowed for the case."""
     service = get_service(click.get_current_context())
-    settings = FhirSettings.from_env()
+    settings = fhir_settings(cli_app())
     cases = list(service.iter_cases())
     grants = _grants(service, cases, reveal_identity, user, roles, department, purpose)
     options = settings.export_options(version=check_version(version) if version else None,
@@ -104,7 +108,7 @@ def push_cmd(server: str | None, token: str | None, version: str | None,
     """Push every case to a FHIR server, one transaction Bundle per case (identity masked
     unless --reveal-identity is given and allowed for the case)."""
     service = get_service(click.get_current_context())
-    settings = FhirSettings.from_env()
+    settings = fhir_settings(cli_app())
     url = server or settings.server
     if not url:
         raise click.UsageError("give --server URL or set HC_FHIR_SERVER")
@@ -124,19 +128,28 @@ def push_cmd(server: str | None, token: str | None, version: str | None,
 def import_cmd(version: str | None, actor: str, file: Path) -> None:
     """Register the complaint(s) in FILE: a Communication, a Bundle, or NDJSON of them."""
     service = get_service(click.get_current_context())
-    v = check_version(version) if version else FhirSettings.from_env().version
+    v = check_version(version) if version else fhir_settings(cli_app()).version
     try:
-        items = list(read_json_or_ndjson(file.read_text(encoding="utf-8")))
+        items = list(read_json_or_ndjson(read_text(file)))
     except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{file}: not JSON or NDJSON: {exc}") from exc
+        raise click.ClickException(
+            f"{file}: not JSON or NDJSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            f"\n{file}：不是 JSON 或 NDJSON（第 {exc.lineno} 行第 {exc.colno} 列）") from None
+    except RecursionError:
+        raise click.ClickException(f"{file}: JSON nested too deeply\n{file}：JSON 嵌套层数过多"
+                                   ) from None
     for item in items:
         try:
-            case = import_complaint(service, item, actor=actor, version=v)
+            case, created = import_complaint_once(service, item, actor=actor, version=v)
         except FhirValidationError as exc:
             click.echo(json.dumps(exc.operation_outcome(), ensure_ascii=False, indent=1),
                        err=True)
             raise
-        click.echo(f"{case.reference} {case.state.value}")
+        if created:
+            click.echo(f"{case.reference} {case.state.value}")
+        else:
+            click.echo(f"{case.reference} already registered (this portal submission was "
+                       "imported before; nothing new was stored 已登记过)")
 
 
 @fhir_group.command("terminology")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, TypeVar
 
-from hospital_complaints.domain import taxonomy as tx
+from hospital_complaints.plugin_api import taxonomy as tx
 
 from .terminology import TERMS, TaskCode
 from .urls import SECURITY, V2_0203, cs

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hospital_complaints.errors import FieldProblem, HospitalComplaintsError, InvalidInput
+from hospital_complaints.plugin_api import FieldProblem, HospitalComplaintsError, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class FhirValidationError(InvalidInput):
     def __init__(self, what: str, issues: Sequence[Issue]) -> None:
         self.issues = list(issues)
         super().__init__(what, [FieldProblem(i.path, None, i.message) for i in self.issues],
-                         [f"FHIR 数据「{what}」有 {len(self.issues)} 处错误，未保存任何内容"])
+                         [f"FHIR 数据「{what}」有 {len(self.issues)} 处错误，未保存任何内容："]
+                         + [f"  - {i.path}：{i.message}" for i in self.issues])
         # InvalidInput's text shows "got None"; list the FHIR problems plainly instead
         lines = [f"invalid {what} ({len(self.issues)} problem(s); nothing was stored):"]
         lines += [f"  - {i.path}: {i.message}" for i in self.issues]

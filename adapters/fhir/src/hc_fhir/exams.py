@@ -10,8 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from hospital_complaints.domain.imaging import ExamEvent
-from hospital_complaints.domain.taxonomy import ExamEventType
+from hospital_complaints.plugin_api import ExamEvent, ExamEventType
 from pydantic import ValidationError
 
 from .client import FhirClient

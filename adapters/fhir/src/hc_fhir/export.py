@@ -12,17 +12,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
-from hospital_complaints.domain.case import Case
-from hospital_complaints.domain.complaint import Complainant, Complaint, ExamLink, PatientRef
-from hospital_complaints.domain.events import Event
-from hospital_complaints.domain.personal import mask_value
-from hospital_complaints.domain.taxonomy import (
+from hospital_complaints.plugin_api import (
     ActionStatus,
+    Case,
     CaseState,
+    Complainant,
     ComplainantRole,
+    Complaint,
+    Event,
+    ExamLink,
     OutcomeKind,
+    PatientRef,
+    RevealGrant,
+    mask_value,
 )
-from hospital_complaints.services.access import RevealGrant
 
 from .codes import (
     ACSN,
@@ -503,7 +506,7 @@ def iter_resources(cases: Iterable[Case],
 
 def sla_deadlines(policy: Any, calendars: Any) -> DeadlineResolver:
     """A :data:`DeadlineResolver` from the core SLA engine (``hospital_complaints.sla``)."""
-    from hospital_complaints.sla import case_deadlines
+    from hospital_complaints.plugin_api import case_deadlines
 
     def resolve(case: Case) -> dict[str, datetime]:
         return {d.milestone: d.due for d in case_deadlines(policy, case, calendars)}

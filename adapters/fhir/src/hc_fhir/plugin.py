@@ -4,16 +4,13 @@ nothing connects or reads files at import time."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
-from hospital_complaints.domain.case import Case
-from hospital_complaints.domain.imaging import ExamSource
-from hospital_complaints.plugins import hookimpl
-from hospital_complaints.plugins.types import Exporter
+from hospital_complaints.plugin_api import Case, ExamSource, Exporter, PluginSettings, hookimpl
 
 from .export import ExportOptions, Version
 from .service import export_cases
-from .settings import FhirSettings
+from .settings import DECLARATION, FhirSettings, fhir_settings
 
 if TYPE_CHECKING:
     import click
@@ -30,21 +27,27 @@ class FhirExporter:
         self._settings = settings
 
     def export(self, cases: Iterable[Case], out: IO[str]) -> int:
-        settings = self._settings or FhirSettings.from_env()
+        settings = self._settings or FhirSettings()
         options: ExportOptions = settings.export_options(version=self.version)
         return export_cases(list(cases), out, options, "ndjson")
 
 
 @hookimpl
-def hc_register_exporters(register: Callable[[Exporter], None]) -> None:
-    register(FhirExporter("R4"))
-    register(FhirExporter("R5"))
+def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    register(DECLARATION)
 
 
 @hookimpl
-def hc_register_exam_sources(register: Callable[[ExamSource], None]) -> None:
+def hc_register_exporters(register: Callable[[Exporter], None], app: Any) -> None:
+    settings = fhir_settings(app)
+    register(FhirExporter("R4", settings))
+    register(FhirExporter("R5", settings))
+
+
+@hookimpl
+def hc_register_exam_sources(register: Callable[[ExamSource], None], app: Any) -> None:
     """A FHIR server's exams, when ``HC_FHIR_SERVER`` is set."""
-    settings = FhirSettings.from_env()
+    settings = fhir_settings(app)
     if settings.server:
         from .client import FhirClient
         from .exams import FhirExamSource

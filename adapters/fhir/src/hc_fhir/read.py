@@ -12,33 +12,31 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from hospital_complaints.domain.case import Case
-from hospital_complaints.domain.complaint import (
-    Complaint,
-    ComplaintDraft,
-    FollowUp,
-    Outcome,
-    ProgressCheck,
-    RectificationAction,
-    TeamMember,
-    Verification,
-)
-from hospital_complaints.domain.taxonomy import (
+from hospital_complaints.plugin_api import (
     ActionStatus,
     ActionType,
+    Case,
     CaseState,
     Category,
     Channel,
     ComplainantRole,
+    Complaint,
+    ComplaintDraft,
     ComplaintKind,
     Complexity,
     ContactMethod,
+    FollowUp,
     Harm,
+    Outcome,
     OutcomeKind,
+    ProgressCheck,
+    RectificationAction,
     Severity,
+    TeamMember,
     TeamRole,
+    Verification,
+    to_invalid_input,
 )
-from hospital_complaints.domain.validation import to_invalid_input
 from pydantic import ValidationError
 
 from .codes import MASKED, TASK_PARAM_SYSTEM, TASK_SYSTEM, find_coding, member_of, system_of

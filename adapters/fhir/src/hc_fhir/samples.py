@@ -9,41 +9,37 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hospital_complaints.domain import workflow
-from hospital_complaints.domain.case import Case
-from hospital_complaints.domain.commands import (
+from hospital_complaints.plugin_api import (
     Acknowledge,
+    ActionStatus,
+    ActionType,
     Assign,
+    Case,
+    Category,
+    Channel,
     Close,
+    Complainant,
+    ComplainantRole,
+    ComplaintDraft,
+    ComplaintKind,
+    ContactMethod,
+    ExamLink,
+    Outcome,
+    OutcomeKind,
+    PatientRef,
     PlanAction,
     RecordFinding,
     RecordFollowUp,
     RecordProgress,
     RegisterComplaint,
     Respond,
+    StaffRef,
     StartInvestigation,
+    TeamMember,
+    TeamRole,
     VerifyAction,
     Withdraw,
-)
-from hospital_complaints.domain.complaint import (
-    Complainant,
-    ComplaintDraft,
-    ExamLink,
-    Outcome,
-    PatientRef,
-    StaffRef,
-    TeamMember,
-)
-from hospital_complaints.domain.taxonomy import (
-    ActionStatus,
-    ActionType,
-    Category,
-    Channel,
-    ComplainantRole,
-    ComplaintKind,
-    ContactMethod,
-    OutcomeKind,
-    TeamRole,
+    workflow,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")

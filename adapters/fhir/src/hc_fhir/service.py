@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import IO, Any, Literal
 
-from hospital_complaints.domain.case import Case
-from hospital_complaints.services.service import ComplaintService
+from hospital_complaints.plugin_api import Case, ComplaintService
 
 from .bundle import collection_bundle, transaction_bundle, write_ndjson
 from .client import FhirClient
@@ -62,7 +61,14 @@ def complaint_parts(data: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 def import_complaint(service: ComplaintService, data: Any, *, actor: str,
                      version: Literal["R4", "R5"] = "R4") -> Case:
-    """Register a complaint a portal sent as a Communication (or a Bundle holding one).
+    """:func:`import_complaint_once`, returning only the case."""
+    return import_complaint_once(service, data, actor=actor, version=version)[0]
+
+
+def import_complaint_once(service: ComplaintService, data: Any, *, actor: str,
+                          version: Literal["R4", "R5"] = "R4") -> tuple[Case, bool]:
+    """Register a complaint a portal sent as a Communication (or a Bundle holding one); says
+    whether this call created the case (``False``: it was imported before).
 
     Invalid input raises :class:`FhirValidationError` listing every problem; nothing is
     stored. The Communication's identifier (or id) is the idempotency key, so a resent
@@ -77,4 +83,4 @@ def import_complaint(service: ComplaintService, data: Any, *, actor: str,
             break
     if key is None and comm.get("id"):
         key = f"fhir:Communication/{comm['id']}"
-    return service.register(draft, actor=actor, idempotency_key=key)
+    return service.register_once(draft, actor=actor, idempotency_key=key)

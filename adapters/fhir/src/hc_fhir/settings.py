@@ -1,4 +1,4 @@
-"""Adapter settings, from arguments or the environment.
+"""Adapter settings: the plugin's section of the settings tree (``hc_register_settings``).
 
 - HC_FHIR_VERSION: R4 (default) or R5
 - HC_FHIR_SERVER: base URL of a FHIR server (push target; exam source when set)
@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Any
 
-from hospital_complaints.errors import ConfigError
-from hospital_complaints.services.access import RevealGrant
+from hospital_complaints.plugin_api import ConfigError, PluginSettings, RevealGrant
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from .export import VERSIONS, ExportOptions, Version
 from .urls import SID_ACCESSION, SID_PATIENT, SID_PERSON
@@ -31,8 +30,13 @@ def check_version(value: str) -> Version:
     return v  # type: ignore[return-value,unused-ignore]
 
 
-@dataclass(frozen=True)
-class FhirSettings:
+class FhirSettings(BaseModel):
+    """The adapter's settings section (``[plugins.fhir]`` in the settings file, or the
+    ``HC_FHIR_*`` variables), read and checked by the core's settings loader and handed out
+    as ``app.plugin_config("fhir")``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
     version: Version = "R4"
     server: str | None = None
     token: str | None = None
@@ -41,18 +45,18 @@ class FhirSettings:
     accession_system: str = SID_ACCESSION
     ca_bundle: str | None = None
 
+    @field_validator("version", mode="before")
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> FhirSettings:
-        env = os.environ if environ is None else environ
-        return cls(
-            version=check_version(env.get("HC_FHIR_VERSION", "R4")),
-            server=env.get("HC_FHIR_SERVER") or None,
-            token=env.get("HC_FHIR_TOKEN") or None,
-            patient_system=env.get("HC_FHIR_PATIENT_SYSTEM", SID_PATIENT),
-            person_system=env.get("HC_FHIR_PERSON_SYSTEM", SID_PERSON),
-            accession_system=env.get("HC_FHIR_ACCESSION_SYSTEM", SID_ACCESSION),
-            ca_bundle=env.get("HC_FHIR_CA_BUNDLE") or None,
-        )
+    def _version(cls, v: Any) -> Any:
+        try:
+            return check_version(v) if isinstance(v, str) else v
+        except ConfigError as exc:
+            raise ValueError(exc.en) from None
+
+    @field_validator("server", "token", "ca_bundle", mode="before")
+    @classmethod
+    def _empty(cls, v: Any) -> Any:
+        return None if v == "" else v
 
     def export_options(self, *, version: Version | None = None,
                        grants: Mapping[str, RevealGrant] | None = None) -> ExportOptions:
@@ -60,3 +64,21 @@ class FhirSettings:
                              patient_system=self.patient_system,
                              person_system=self.person_system,
                              accession_system=self.accession_system)
+
+
+#: the section's keys and the variables that set them
+ENVIRONMENT = {"version": "HC_FHIR_VERSION", "server": "HC_FHIR_SERVER",
+               "token": "HC_FHIR_TOKEN", "patient_system": "HC_FHIR_PATIENT_SYSTEM",
+               "person_system": "HC_FHIR_PERSON_SYSTEM",
+               "accession_system": "HC_FHIR_ACCESSION_SYSTEM",
+               "ca_bundle": "HC_FHIR_CA_BUNDLE"}
+DECLARATION = PluginSettings(id="fhir", model=FhirSettings, env=ENVIRONMENT,
+                             description="FHIR adapter: version, server, identifier systems")
+
+
+def fhir_settings(app: Any) -> FhirSettings:
+    """The adapter's settings from the application (defaults without one)."""
+    if app is None:
+        return FhirSettings()
+    config = app.plugin_config("fhir")
+    return config if isinstance(config, FhirSettings) else FhirSettings.model_validate(config)

@@ -11,8 +11,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from hospital_complaints.domain import taxonomy as tx
-from hospital_complaints.domain.commands import COMMAND_BY_EVENT
+from hospital_complaints.plugin_api import COMMAND_BY_EVENT
+from hospital_complaints.plugin_api import taxonomy as tx
 
 from .urls import QUESTIONNAIRE_FOLLOW_UP, cs, vs
 

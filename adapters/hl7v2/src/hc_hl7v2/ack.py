@@ -84,87 +84,108 @@ def _clean(text: str) -> str:
     return "".join(ch for ch in text if ch.isprintable() and ch != "\ufffd").strip()
 
 
-def _text(text: str, limit: int = 200) -> str:
-    """ASCII, escaped for the standard delimiters, bounded."""
-    safe = text.encode("ascii", errors="backslashreplace").decode("ascii")
-    return escape(_clean(safe)[:limit], _ENC)
-
-
 def build_ack(header: Header | None, code: str, *, now: datetime,
               error: Hl7InputError | None = None, note: str | None = None,
               receiving_app: str = "HOSPITAL-COMPLAINTS") -> bytes:
     """The answer to one message, as ER7 bytes (ASCII, CR-separated, without MLLP framing).
 
-    hl7apy builds each distinct answer once (it takes about 1-3 ms); the per-message values
-    (MSH-7 time, MSH-10 id, MSA-2 original control id) are then put into that answer, so a
-    busy feed is not slowed down by it."""
+    hl7apy builds each distinct *shape* of answer once (it takes about 1-3 ms): version,
+    code, error code, whether there is an error location and a text. Everything that comes
+    from the message or the error (MSH-3 to MSH-6, MSH-9's trigger, MSH-11, MSA-2, MSA-3, the
+    ERR location and text) and the per-message values (MSH-7 time, MSH-10 id) are put into
+    that answer afterwards, escaped: neither a busy feed nor a flood of different bad messages
+    makes hl7apy build an answer per message."""
     h = header or Header()
     version = h.version if h.version in _SUPPORTED else "2.5"
-    err = (error.location, error.problem, error.code) if error else None
-    template = _template(h._replace(control_id=_CTRL), version, code, err, note,
-                         receiving_app)
-    stamp = now.strftime("%Y%m%d%H%M%S") + now.strftime("%z")
-    return (template.replace(_TIME, stamp.encode("ascii"))
-            .replace(_ID, uuid.uuid4().hex[:20].encode("ascii"))
-            .replace(_CTRL.encode("ascii"), _text(h.control_id, 199).encode("ascii")))
+    text = error.reason if error else (note or "")
+    seg = fld = ""
+    if error is not None:
+        m = _LOCATION.fullmatch(error.location or "")
+        if m:
+            seg, fld = m.group(1), m.group(2) or ""
+    shape = (error.code, bool(seg), bool(fld)) if error else None
+    template = _template(version, code, shape, bool(text), receiving_app)
+    values = {
+        _TIME: (now.strftime("%Y%m%d%H%M%S") + now.strftime("%z")).encode("ascii"),
+        _ID: uuid.uuid4().hex[:20].encode("ascii"),
+        _CTRL: _text(h.control_id, 199), _FAC4: _text(h.receiving_facility, 20),
+        _APP5: _text(h.sending_app, 20), _FAC6: _text(h.sending_facility, 20),
+        _TRIG: _text(h.trigger, 3), _PROC: _text(h.processing_id, 3) or b"P",
+        _MSA3: _text(text, 80), _SEG: seg.encode("ascii"), _FLD: fld.encode("ascii"),
+        _ERR: _text(text),
+    }
+    # one pass: a value that happens to look like a placeholder is never replaced again
+    return _PLACEHOLDER.sub(lambda m: values[m.group(0)], template)
 
 
-_CTRL, _TIME, _ID = "HCXCTRLXHC", b"HCXTIMEXHC", b"HCXMSGIDXHC"
+def _text(text: str, limit: int = 200) -> bytes:
+    """ASCII, escaped for the standard delimiters, bounded."""
+    safe = text.encode("ascii", errors="backslashreplace").decode("ascii")
+    return escape(_clean(safe)[:limit], _ENC).encode("ascii")
 
 
-@lru_cache(maxsize=2048)
-def _template(h: Header, version: str, code: str, err: tuple[str | None, str, str] | None,
-              note: str | None, app: str) -> bytes:
-    error = Hl7InputError(err[0], err[1], code=err[2]) if err else None
+# placeholders in the cached answers (alphanumeric: no delimiter, nothing hl7apy escapes)
+_TIME, _ID, _CTRL = b"HCXTIMEXHC", b"HCXMSGIDXHC", b"HCXCTRLXHC"
+_FAC4, _APP5, _FAC6 = b"HCXFACFOURXHC", b"HCXAPPFIVEXHC", b"HCXFACSIXXHC"
+_TRIG, _PROC, _MSA3 = b"HCXTRIGXHC", b"HCXPROCXHC", b"HCXMSATHREEXHC"
+_SEG, _FLD, _ERR = b"HCXSEGXHC", b"HCXFLDXHC", b"HCXERRTEXTXHC"
+_PLACEHOLDER = re.compile(rb"HCX[A-Z]+XHC")
+
+
+@lru_cache(maxsize=256)
+def _template(version: str, code: str, shape: tuple[str, bool, bool] | None, has_text: bool,
+              app: str) -> bytes:
+    """The answer of one shape with placeholders (``shape``: error code, whether the error
+    names a segment and a field; ``None`` without an error)."""
+    f = _fields(version, code, has_text, app)
     try:
-        return _with_hl7apy(h, version, code, error, note, app)
+        return _with_hl7apy(f, version, code, shape)
     except Exception:  # hl7apy refused something: say so, and still answer the sender
         log.exception("hl7apy could not build the %s answer; sending a plain one", code)
-        return _plain(h, version, code, error, note, app)
+        return _plain(f, version, code, shape)
 
 
-def _fields(h: Header, version: str, code: str, error: Hl7InputError | None,
-            note: str | None, receiving_app: str) -> dict[str, str]:
-    text = error.reason if error else (note or "")
+def _fields(version: str, code: str, has_text: bool, receiving_app: str) -> dict[str, str]:
+    p = {k: v.decode("ascii") for k, v in (("time", _TIME), ("id", _ID), ("ctrl", _CTRL),
+                                            ("fac4", _FAC4), ("app5", _APP5), ("fac6", _FAC6),
+                                            ("trig", _TRIG), ("proc", _PROC),
+                                            ("msa3", _MSA3))}
     return {
-        "msh_3": _text(receiving_app, 20), "msh_5": _text(h.sending_app, 20),
-        "msh_6": _text(h.sending_facility, 20), "msh_4": _text(h.receiving_facility, 20),
-        "msh_7": _TIME.decode("ascii"),
-        "msh_9": "ACK^" + _text(h.trigger, 3) + ("^ACK" if version not in _OLD_ERR else ""),
-        "msh_10": _ID.decode("ascii"), "msh_11": _text(h.processing_id, 3) or "P",
-        "msh_12": version, "msa_1": code, "msa_2": h.control_id,
-        "msa_3": _text(text, 80),
+        "msh_3": _text(receiving_app, 20).decode("ascii"), "msh_4": p["fac4"],
+        "msh_5": p["app5"], "msh_6": p["fac6"], "msh_7": p["time"],
+        "msh_9": "ACK^" + p["trig"] + ("^ACK" if version not in _OLD_ERR else ""),
+        "msh_10": p["id"], "msh_11": p["proc"], "msh_12": version, "msa_1": code,
+        "msa_2": p["ctrl"], "msa_3": p["msa3"] if has_text else "",
     }
 
 
-def _err_parts(error: Hl7InputError) -> tuple[str, str, str]:
-    m = _LOCATION.fullmatch(error.location or "")
-    return (m.group(1), m.group(2) or "", _text(error.reason)) if m else ("", "", _text(
-        error.reason))
+def _err_parts(shape: tuple[str, bool, bool]) -> tuple[str, str, str]:
+    _, has_seg, has_fld = shape
+    return (_SEG.decode("ascii") if has_seg else "", _FLD.decode("ascii") if has_fld else "",
+            _ERR.decode("ascii"))
 
 
-def _with_hl7apy(h: Header, version: str, code: str, error: Hl7InputError | None,
-                 note: str | None, app: str) -> bytes:
-    f = _fields(h, version, code, error, note, app)
+def _with_hl7apy(f: dict[str, str], version: str, code: str,
+                 shape: tuple[str, bool, bool] | None) -> bytes:
     msg = ApyMessage("ACK", version=version, validation_level=VALIDATION_LEVEL.TOLERANT)
     for name in ("msh_3", "msh_4", "msh_5", "msh_6", "msh_7", "msh_9", "msh_10", "msh_11",
                  "msh_12"):
         if f[name]:
             setattr(msg.msh, name, f[name])
     msg.msa.msa_1 = f["msa_1"]
-    if f["msa_2"]:
-        msg.msa.msa_2 = f["msa_2"]
+    msg.msa.msa_2 = f["msa_2"]
     if f["msa_3"]:
         msg.msa.msa_3 = f["msa_3"]
-    if error is not None:
-        seg, fld, text = _err_parts(error)
+    if shape is not None:
+        err_code = shape[0]
+        seg, fld, text = _err_parts(shape)
         err = ApySegment("ERR", version=version, validation_level=VALIDATION_LEVEL.TOLERANT)
         if version in _OLD_ERR:
-            err.err_1 = f"{seg}^^{fld}^{error.code}&{text}"
+            err.err_1 = f"{seg}^^{fld}^{err_code}&{text}"
         else:
             if seg:
                 err.err_2 = f"{seg}^1^{fld}" if fld else f"{seg}^1"
-            err.err_3 = f"{error.code}^{_CODE_TEXT.get(error.code, 'Error')}^HL70357"
+            err.err_3 = f"{err_code}^{_CODE_TEXT.get(err_code, 'Error')}^HL70357"
             err.err_4 = "E"
             err.err_8 = text
         msg.add(err)
@@ -172,19 +193,19 @@ def _with_hl7apy(h: Header, version: str, code: str, error: Hl7InputError | None
     return er7.encode("ascii", errors="replace")
 
 
-def _plain(h: Header, version: str, code: str, error: Hl7InputError | None,
-           note: str | None, app: str) -> bytes:
-    f = _fields(h, version, code, error, note, app)
-    msh = "|".join(["MSH", "^~\\&", f["msh_3"], f["msh_4"], f["msh_5"], f["msh_6"], f["msh_7"],
-                    "", f["msh_9"], f["msh_10"], f["msh_11"], version])
+def _plain(f: dict[str, str], version: str, code: str,
+           shape: tuple[str, bool, bool] | None) -> bytes:
+    msh = "|".join(["MSH", "^~\\&", f["msh_3"], f["msh_4"], f["msh_5"], f["msh_6"],
+                    f["msh_7"], "", f["msh_9"], f["msh_10"], f["msh_11"], version])
     out = [msh, "|".join(["MSA", code, f["msa_2"], f["msa_3"]]).rstrip("|")]
-    if error is not None:
-        seg, fld, text = _err_parts(error)
+    if shape is not None:
+        err_code = shape[0]
+        seg, fld, text = _err_parts(shape)
         if version in _OLD_ERR:
-            out.append(f"ERR|{seg}^^{fld}^{error.code}&{text}")
+            out.append(f"ERR|{seg}^^{fld}^{err_code}&{text}")
         else:
-            out.append(f"ERR||{seg}^1^{fld}|{error.code}^"
-                       f"{_CODE_TEXT.get(error.code, 'Error')}^HL70357|E||||{text}")
+            out.append(f"ERR||{seg}^1^{fld}|{err_code}^"
+                       f"{_CODE_TEXT.get(err_code, 'Error')}^HL70357|E||||{text}")
     return "\r".join(out).encode("ascii", errors="replace")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 
-from .errors import UNSUPPORTED_VERSION, Hl7InputError
+from .errors import UNSUPPORTED_VERSION, Hl7InputError, describe
 
 _CHARSETS: dict[str, str] = {
     "ASCII": "ascii",
@@ -44,11 +44,16 @@ def codec_for(name: str, location: str = "MSH-18") -> str:
     codec = _CHARSETS.get(key) or _CHARSETS.get(key.replace("_", " "))
     if codec is None:
         try:
-            codec = codecs.lookup(key).name
+            info = codecs.lookup(key)
         except (LookupError, ValueError):  # ValueError: a NUL in the name
-            raise Hl7InputError(location, f"unknown character set {name[:24]!r}; supported: "
-                                f"{', '.join(sorted(_CHARSETS))}",
+            info = None
+        # a text encoding only: "rot13", "base64" or "zlib" are codecs, not character sets
+        if info is None or not getattr(info, "_is_text_encoding", True):
+            raise Hl7InputError(location, f"unknown character set, {describe(name)}; "
+                                "use an HL7 table 0211 name such as UNICODE UTF-8, "
+                                "GB 18030-2000 or 8859/1",
                                 code=UNSUPPORTED_VERSION, ack_code="AR") from None
+        codec = info.name
     return codec
 
 
@@ -87,9 +92,12 @@ def decode(raw: bytes, default: str = "utf-8") -> tuple[str, str]:
     try:
         return raw.decode(codec), codec
     except UnicodeDecodeError as exc:
-        where = "MSH-18" if name else "character set"
-        declared = f"declared {name!r}" if name else f"no MSH-18, default {default!r}"
+        where = "MSH-18" if name else "the character set"
+        declared = "as MSH-18 declares" if name else "no MSH-18: the configured default"
         raise Hl7InputError(
             f"byte {exc.start}",
             f"bytes are not valid {codec} ({declared}); fix {where} or the sender's encoding",
             ack_code="AR") from None
+    except LookupError:  # a configured default that is no text codec
+        raise Hl7InputError("MSH-18", f"the character set {codec} cannot decode text",
+                            code=UNSUPPORTED_VERSION, ack_code="AR") from None

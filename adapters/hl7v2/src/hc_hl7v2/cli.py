@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from .extract import ExtractOptions
+from .mllp import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME
 from .rows import rows_for
 from .tokenise import split_batch
 
@@ -38,12 +40,13 @@ def _options(zone: str, charset: str) -> ExtractOptions:
 
 def _sql_sink() -> SqlSink:
     """The sink on the CLI's database (--db), exams in the deployment's time zone."""
-    from hospital_complaints.cli.context import get_state, get_store
+    from hospital_complaints.plugin_api import cli_app
 
     from .sink import SqlSink
 
     ctx = click.get_current_context()
-    return SqlSink(get_store(ctx), tz=get_state(ctx).settings.timezone)
+    app = cli_app(ctx)
+    return SqlSink(app.store, tz=app.settings.timezone)
 
 
 @click.group("hl7")
@@ -76,29 +79,58 @@ def inspect_cmd(files: tuple[Path, ...], zone: str, charset: str,
 @click.option("--port", default=2575, show_default=True, type=click.IntRange(0, 65535))
 @_ZONE
 @_CHARSET
-def listen_cmd(host: str, port: int, zone: str, charset: str) -> None:
+@click.option("--max-frame-bytes", default=DEFAULT_MAX_FRAME, show_default=True,
+              type=click.IntRange(1024),
+              help="Largest MLLP frame read as a message; a larger one is answered AR and "
+                   "only its first 64 KiB and its length are stored.")
+@click.option("--idle-timeout", default=DEFAULT_IDLE_TIMEOUT, show_default=True,
+              type=click.FloatRange(0),
+              help="Seconds without a byte from a sender (or without it reading its "
+                   "answer) before its connection is closed; 0: never.")
+@click.option("--max-connections", default=DEFAULT_MAX_CONNECTIONS, show_default=True,
+              type=click.IntRange(1),
+              help="Connections open at once; one more is closed at once (and logged).")
+def listen_cmd(host: str, port: int, zone: str, charset: str, max_frame_bytes: int,
+               idle_timeout: float, max_connections: int) -> None:
     """Receive HL7 v2 over MLLP and store every message in the database (--db).
 
     Each message is acknowledged (AA) only after it is stored; bad ones get AE/AR with an ERR
-    segment and are stored too. Stop with Ctrl-C.
+    segment and are stored too. Stop with Ctrl-C or SIGTERM: the messages being stored are
+    finished and answered, then a summary is printed and the exit status is 0.
     """
     from .mllp import MllpListener
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("alembic", "sqlalchemy"):  # the schema check on start-up is not news
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     sink = _sql_sink()
-    listener = MllpListener(sink, host=host, port=port, opts=_options(zone, charset))
+    listener = MllpListener(sink, host=host, port=port, opts=_options(zone, charset),
+                            max_frame=max_frame_bytes, idle_timeout=idle_timeout or None,
+                            max_connections=max_connections)
 
     async def run() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stopping.set)
         await listener.start()
         click.echo(f"listening for HL7 v2 (MLLP) on {host}:{listener.port}", err=True)
-        await listener.serve_forever()
+        serving = asyncio.create_task(listener.serve_forever())
+        await stopping.wait()
+        click.echo("stopping: finishing the messages in hand ...", err=True)
+        await listener.stop()
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
     s = listener.stats
     click.echo(f"stopped: {s.connections} connections, {s.messages} messages "
-               f"({', '.join(f'{k} {v}' for k, v in sorted(s.by_code.items())) or 'none'})",
-               err=True)
+               f"({', '.join(f'{k} {v}' for k, v in sorted(s.by_code.items())) or 'none'}); "
+               f"{s.refused} connections refused, {s.idle_closed} closed idle, "
+               f"{s.oversized} frames over the limit", err=True)
 
 
 @hl7_group.command("import")

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, NamedTuple
 
-from hospital_complaints.domain.imaging import ExamEvent
-from hospital_complaints.domain.taxonomy import ExamEventType
+from hospital_complaints.plugin_api import ExamEvent, ExamEventType
 from pydantic import BaseModel, ValidationError
 
-from .errors import REQUIRED_FIELD_MISSING, UNSUPPORTED_VERSION, Hl7InputError
+from .errors import (
+    REQUIRED_FIELD_MISSING,
+    SEGMENT_SEQUENCE_ERROR,
+    UNSUPPORTED_VERSION,
+    Hl7InputError,
+    describe,
+)
 from .times import DEFAULT_ZONE, DTM_CACHE, cached_dtm, parse_dtm
 from .tokenise import _STANDARD, Message, parse_message, unescape
 
@@ -491,7 +496,8 @@ def _study_uid(msg: Message, r: _Reader, uid: str | None) -> str | None:
                     r.sources["study_instance_uid"] = (idx, 5, 1)
                     break
     if uid is not None and uid not in _UIDS_SEEN and not _valid_uid(uid):
-        r.warnings.append(f"study instance UID {uid!r} is not a DICOM UID; left out")
+        r.warnings.append(f"study instance UID is not a DICOM UID, {describe(uid)}; "
+                          "left out")
         r.sources.pop("study_instance_uid", None)
         return None
     return uid
@@ -511,7 +517,8 @@ def _modality(r: _Reader, mod: str | None) -> str | None:
         if len(_MODALITIES) < 1024:
             _MODALITIES[mod] = up
     else:
-        r.warnings.append(f"modality {mod!r} is not a DICOM modality code; left out")
+        r.warnings.append(f"modality is not a DICOM modality code, {describe(mod)}; "
+                          "left out")
         r.sources.pop("modality", None)
         return None
     return up
@@ -657,26 +664,41 @@ def _read_arrival(msg: Message, shape: _Shape, opts: ExtractOptions) -> list[Hl7
     return [_event(msg, r, E.ARRIVED, _ADT_SPEC, shape)]
 
 
+def _missing(segment: str, mtype: str, what: str) -> Hl7InputError:
+    """A segment the message type needs is not there: ``AE`` (HL7 0357 code 100, "required
+    segments are missing"), never ``AA`` with no events, which the sender would not resend."""
+    return Hl7InputError(segment, f"{mtype} has no {segment} segment ({what}): nothing of "
+                         "it can be used; fix the message and send it again",
+                         code=SEGMENT_SEQUENCE_ERROR)
+
+
 def _plan(msg: Message, mtype: str) -> _Shape | None:
-    """The shape of ``msg`` (``mtype`` is its upper-cased type), or ``None`` when its type
-    carries no exam events. Raises :class:`Hl7InputError` when a segment the type needs is
-    missing (not cached: the error names the message's own type)."""
+    """The shape of ``msg`` (``mtype`` is its upper-cased type, one we know when a segment
+    is missing), or ``None`` when its type carries no exam events. Raises
+    :class:`Hl7InputError` when a segment the type needs is missing: ORC for orders, OBR for
+    ORU, TXA for MDM, SCH for SIU, PID for ADT arrivals (not cached)."""
     top, groups = _groups(msg.names)
     if mtype in ORDER_TYPES:
-        return _Shape(_read_orders, [g for g in groups if "ORC" in g], top)
+        orders = [g for g in groups if "ORC" in g]
+        if not orders:
+            raise _missing("ORC", mtype, "the common order")
+        return _Shape(_read_orders, orders, top)
     if mtype == "ORU^R01":
-        return _Shape(_read_reports, [g for g in groups if "OBR" in g], top)
+        reports = [g for g in groups if "OBR" in g]
+        if not reports:
+            raise _missing("OBR", mtype, "the observation request")
+        return _Shape(_read_reports, reports, top)
     if mtype in MDM_TYPES:
         if "TXA" not in top:
-            raise Hl7InputError("TXA", f"{msg.message_type} has no TXA segment",
-                                code=REQUIRED_FIELD_MISSING)
+            raise _missing("TXA", mtype, "the document")
         return _Shape(_read_document, [_merged(groups, top, ("TXA", "EVN", "MSH"))], top)
     if mtype in ADT_ARRIVAL:
+        if "PID" not in top:
+            raise _missing("PID", mtype, "the patient who arrived")
         return _Shape(_read_arrival, [_merged(groups, top, ("EVN", "MSH", "PV1"))], top)
     if mtype[:4] == "SIU^" and mtype[4:] in SIU_TRIGGERS:
         if "SCH" not in top:
-            raise Hl7InputError("SCH", f"{msg.message_type} has no SCH segment",
-                                code=REQUIRED_FIELD_MISSING)
+            raise _missing("SCH", mtype, "the appointment")
         return _Shape(_read_appointment, [_merged(
             groups, top, ("SCH", "EVN", "MSH", "AIS", "AIL", "AIG", "TQ1"))], top)
     return None
@@ -713,20 +735,26 @@ def extract(msg: Message, opts: ExtractOptions = DEFAULT_OPTIONS) -> Extraction:
     if not mtype or mtype[0] == "^":
         raise Hl7InputError("MSH-9", "message type is empty", code=REQUIRED_FIELD_MISSING)
     if version and version[:2] != "2.":
-        raise Hl7InputError("MSH-12", f"version {version!r} is not HL7 v2.x",
+        raise Hl7InputError("MSH-12", f"the version is not HL7 v2.x: {describe(version)}",
                             code=UNSUPPORTED_VERSION, ack_code="AR")
     shape = _SHAPES.get((mtype, msg.names), _UNKNOWN)  # _shape(msg, mtype), inline
     if shape is _UNKNOWN:
         shape = _shape(msg, mtype)
     if shape is None:
-        return Extraction(msg, [], [], note=f"message type {mtype} carries no exam events here; "
-                          "stored and acknowledged, not used")
+        shown = mtype if _MESSAGE_TYPE.match(mtype) else describe(mtype)
+        return Extraction(msg, [], [], note=f"message type {shown} carries no exam events: "
+                          "stored, not used")
     events = shape.read(msg, shape, opts)
-    if not events:
-        return Extraction(msg, [], [], note=f"{mtype} has no ORC/OBR order group")
     # Built here so that a value the core cannot store fails now, not later in the sink.
     exams = [x for ev in events if (x := ev.to_exam_event()) is not None]
+    if not exams:  # e.g. an ADT arrival, or an order before the RIS gave it a number
+        return _extraction(msg, events, exams, _NO_ACCESSION)
     return _extraction(msg, events, exams)
+
+
+# a message type as HL7 names them (MSH-9.1^MSH-9.2: ``ADT^A08``), which a note may show
+_MESSAGE_TYPE = re.compile(r"[A-Za-z]{3}\^[A-Za-z][0-9]{2}\Z")
+_NO_ACCESSION = "no accession number (OBR-18, IPC-1, filler order): stored, no exam event"
 
 
 def extract_bytes(raw: bytes, opts: ExtractOptions = DEFAULT_OPTIONS) -> Extraction:

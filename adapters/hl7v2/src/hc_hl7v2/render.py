@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .tokenise import escape
 
 if TYPE_CHECKING:
-    from hospital_complaints.correlation.records import ExamRecord
+    from hospital_complaints.plugin_api import ExamRecord
 
 
 def hl7_time(t: datetime) -> str:

@@ -6,6 +6,9 @@ events extracted from it, and say whether it is a duplicate: a message whose sen
 duplicate's raw bytes are kept too, but its events are not applied again. A rejected message
 (``error`` set) never counts as applied, so a corrected re-send with the same MSH-10 is taken.
 The listener sends ``AA`` only after ``accept`` returned.
+
+:class:`SqlSink` keeps its rows in a hash chain (:mod:`hc_hl7v2.chain`): a changed, deleted or
+reordered row shows in ``hospital-complaints audit verify``.
 """
 
 from __future__ import annotations
@@ -19,16 +22,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
-from hospital_complaints.domain.imaging import ExamEvent
+from hospital_complaints.plugin_api import ExamEvent
 from pydantic import TypeAdapter
 from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 
+from .chain import HASHED, head_table, values_hash
+
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from hospital_complaints.storage.sql import SqlStore
-    from hospital_complaints.storage.sql.exams import ImagingRepository
+    from hospital_complaints.plugin_api import ImagingRepository, SqlStore
 
 
 class Disposition(StrEnum):
@@ -50,6 +54,8 @@ class Incoming:
     :ivar events: the exam events extracted (empty for a rejected message).
     :ivar error: why the message is unusable, or ``None``.
     :ivar message_type: MSH-9 (``ORM^O01``), or ``None``.
+    :ivar raw_length: the message's length in bytes as received, when ``raw`` holds only its
+        first bytes (an MLLP frame over the listener's limit); ``None``: ``raw`` is all of it.
     """
 
     raw: bytes
@@ -58,6 +64,7 @@ class Incoming:
     events: Sequence[ExamEvent] = ()
     error: str | None = None
     message_type: str | None = None
+    raw_length: int | None = None
 
 
 @runtime_checkable
@@ -77,7 +84,9 @@ class MessageSink(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """A message as a sink holds it."""
+    """A message as a sink holds it. ``raw_length`` is its length in bytes as received:
+    more than ``len(raw)`` when only its first bytes were kept (a frame over the listener's
+    limit); ``None`` for rows stored before the adapter recorded it."""
 
     received_at: datetime
     sender: str
@@ -87,6 +96,7 @@ class StoredMessage:
     error: str | None
     raw: bytes
     events: list[ExamEvent] = field(default_factory=list)
+    raw_length: int | None = None
 
 
 def _disposition(item: Incoming, applied: Callable[[str, str], bool]) -> Disposition:
@@ -120,7 +130,8 @@ class MemorySink:
                 self.messages.append(StoredMessage(
                     self._clock(), item.sender, item.control_id, item.message_type, d,
                     item.error, bytes(item.raw),
-                    list(item.events) if d is Disposition.applied else []))
+                    list(item.events) if d is Disposition.applied else [],
+                    len(item.raw) if item.raw_length is None else item.raw_length))
                 out.append(d)
         return out
 
@@ -132,6 +143,9 @@ class MemorySink:
 
 
 TABLE = "hl7_messages"
+#: every column of the table, in the order :meth:`SqlSink._insert` binds them
+_COLUMNS = (*HASHED, "prev_hash", "hash")
+_IDENTITY = list(range(len(_COLUMNS)))
 _EVENT_LIST = TypeAdapter(list[ExamEvent])
 _LONG = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
@@ -152,6 +166,10 @@ def _table(metadata: sa.MetaData, prefix: str, schema: str | None) -> sa.Table:
         sa.Column("key_id", sa.String(16), nullable=False),
         sa.Column("raw", _LONG, nullable=False),  # encrypted bytes (base64)
         sa.Column("events", _LONG, nullable=False),  # encrypted JSON list of ExamEvent
+        # hl7v2_0003: length as received (raw may be a prefix) and the hash chain (chain.py)
+        sa.Column("raw_length", sa.BigInteger, nullable=True),
+        sa.Column("prev_hash", sa.String(64), nullable=True),
+        sa.Column("hash", sa.String(64), nullable=True),
         schema=schema,
     )
 
@@ -169,8 +187,12 @@ class SqlSink:
     The raw message and the events JSON contain personal data (PID), so both are encrypted
     with the store's key ring (AES-GCM, the same keys as the core's events); the columns
     ``sender``, ``control_id``, ``message_type``, ``disposition`` and ``error`` are not
-    personal and stay readable. :meth:`read` decrypts. In the exam table the patient id is
-    only a keyed hash (the core's ``ImagingRepository``).
+    personal and stay readable (``error`` never quotes the message: ``errors.describe``).
+    :meth:`read` decrypts. In the exam table the patient id is only a keyed hash (the core's
+    ``ImagingRepository``).
+
+    Rows are hash-chained (:mod:`hc_hl7v2.chain`): each write transaction first locks the
+    chain head, gives its rows the ids after the last one and chains them.
 
     :param tz: the zone of the exams' local day/hour (the deployment's ``HC_TIMEZONE``).
     """
@@ -179,9 +201,16 @@ class SqlSink:
                  tz: ZoneInfo | str = "Asia/Shanghai") -> None:
         self.store = store
         self._clock = clock or (lambda: datetime.now(UTC))
-        self.table = _table(sa.MetaData(), store.prefix, store.schema)
+        metadata = sa.MetaData()
+        self.table = _table(metadata, store.prefix, store.schema)
+        self.head = head_table(metadata, store.prefix, store.schema)
         self._applied_query = sa.select(self.table.c.applied_key).where(
             self.table.c.applied_key.in_(sa.bindparam("keys", expanding=True)))
+        self._head_query = sa.select(self.head.c.last_id, self.head.c.hash).where(
+            self.head.c.id == 1).with_for_update()
+        self._max_id_query = sa.select(sa.func.max(self.table.c.id))
+        self._head_update = sa.update(self.head).where(self.head.c.id == 1)
+        self._inserts: dict[str, tuple[str, list[int] | None]] = {}
         self._tz = tz
         self._exams: ImagingRepository | None = None
         self._ready = False
@@ -191,7 +220,7 @@ class SqlSink:
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    from hospital_complaints.storage.sql.exams import ImagingRepository
+                    from hospital_complaints.plugin_api import ImagingRepository
 
                     from .migrations import DIRECTORY
 
@@ -217,20 +246,31 @@ class SqlSink:
         try:
             return self._write(items)
         except IntegrityError:
-            # Another writer applied one of these between our check and insert: redo; the
-            # check now sees its row and our copy becomes a duplicate.
-            return self._write(items)
+            # A writer that does not lock the chain head (an older version still running)
+            # took one of our ids or applied one of these messages: redo after its rows; a
+            # message it applied is now found, and ours becomes a duplicate.
+            return self._write(items, after_max_id=True)
 
-    def _write(self, items: Sequence[Incoming]) -> list[Disposition]:
-        t = self.table
+    def _write(self, items: Sequence[Incoming],
+               after_max_id: bool = False) -> list[Disposition]:
         keys = {_key(i.sender, i.control_id) for i in items
                 if i.control_id and i.error is None}
         now = self._clock().isoformat()
         ring = self.store.key_ring
         out: list[Disposition] = []
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         to_apply: list[ExamEvent] = []
         with self.store.write() as conn:
+            # the chain's end, locked until commit: concurrent writers chain one after another
+            top = conn.execute(self._head_query).first()
+            if top is None:
+                raise RuntimeError(f"{self.head.name} has no chain head row: the message table "
+                                   "was tampered with or not migrated; run `hospital-complaints "
+                                   "audit verify`. Nothing was stored")
+            prev_hash = str(top.hash)
+            next_id = int(top.last_id)
+            if after_max_id:
+                next_id = max(next_id, int(conn.execute(self._max_id_query).scalar() or 0))
             seen: set[str] = set()
             if keys:
                 # one statement for every chunk: the keys are bound at execution ("expanding"),
@@ -248,21 +288,49 @@ class SqlSink:
                 aad = _aad(item.sender, item.control_id)
                 key_id, raw_enc = ring.encrypt(item.raw, aad)
                 _, events_enc = ring.encrypt(events, aad)
-                rows.append({
-                    "received_at": now, "sender": item.sender[:200],
-                    "control_id": item.control_id[:200] if item.control_id else None,
-                    "message_type": (item.message_type or "")[:20] or None,
-                    "disposition": d.value, "error": item.error,
-                    "event_count": len(item.events) if applied else 0,
-                    "applied_key": key if applied else None, "key_id": key_id,
-                    "raw": raw_enc, "events": events_enc})
+                next_id += 1
+                values = (  # the columns of HASHED, in its order
+                    next_id, now, item.sender[:200],
+                    item.control_id[:200] if item.control_id else None,
+                    (item.message_type or "")[:20] or None, d.value, item.error,
+                    len(item.events) if applied else 0, key if applied else None, key_id,
+                    raw_enc, events_enc,
+                    len(item.raw) if item.raw_length is None else item.raw_length)
+                digest = values_hash(values, prev_hash)
+                rows.append((*values, prev_hash, digest))
+                prev_hash = digest
                 out.append(d)
                 if applied:
                     to_apply.extend(item.events)
-            conn.execute(t.insert(), rows)
+            self._insert(conn, rows)
+            conn.execute(self._head_update, {"last_id": next_id, "hash": prev_hash})
             if to_apply:
                 self.exams.merge_exam_events(conn, to_apply)
         return out
+
+    def _insert(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` (tuples in the order of :data:`_COLUMNS`) with the driver's own
+        ``executemany``: the statement is compiled by SQLAlchemy once per dialect, but its
+        per-row parameter processing (a third of the insert's time) is skipped, which is
+        safe because every value is a ``str``, an ``int`` or ``None``, which every driver
+        takes as it is."""
+        dialect = conn.dialect
+        cached = self._inserts.get(dialect.name)
+        if cached is None:
+            compiled = self.table.insert().compile(dialect=dialect, column_keys=list(_COLUMNS))
+            if compiled.positional:
+                names = list(compiled.positiontup or ())
+                order: list[int] | None = [_COLUMNS.index(name) for name in names]
+            else:
+                order = None
+            cached = self._inserts[dialect.name] = (str(compiled), order)
+        sql, order = cached
+        if order is None:  # named parameters (psycopg's pyformat)
+            conn.exec_driver_sql(sql, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+        elif order == _IDENTITY:
+            conn.exec_driver_sql(sql, rows)
+        else:
+            conn.exec_driver_sql(sql, [tuple([row[i] for i in order]) for row in rows])
 
     def read(self) -> Iterator[StoredMessage]:
         """Every stored message, oldest first, decrypted."""
@@ -277,7 +345,7 @@ class SqlSink:
             events = json.loads(ring.decrypt(r.key_id, r.events, aad, where))
             yield StoredMessage(datetime.fromisoformat(r.received_at), r.sender, r.control_id,
                                 r.message_type, Disposition(r.disposition), r.error, raw,
-                                [ExamEvent.model_validate(e) for e in events])
+                                [ExamEvent.model_validate(e) for e in events], r.raw_length)
 
 
 def _events_json(events: Sequence[ExamEvent]) -> bytes:

@@ -2,8 +2,9 @@
 exam events from a RIS's message archive through the core's generic interface
 (``plugins.exam_sources()``), without the MLLP listener or the message table.
 
-Registered by the plugin when ``HC_HL7_EXAM_FILES`` is set: file paths or glob patterns
-separated by the OS path separator (``:`` on Linux), read each time the source is read.
+Registered by the plugin when its settings name files (``HC_HL7_EXAM_FILES`` or
+``[plugins.hl7v2] exam_files``): paths or glob patterns separated by the OS path separator
+(``:`` on Linux), read each time the source is read.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-from hospital_complaints.domain.imaging import ExamEvent
-from hospital_complaints.errors import ConfigError
+from hospital_complaints.plugin_api import ConfigError, ExamEvent, PluginSettings, zone
+from pydantic import BaseModel, ConfigDict
 
 from .errors import Hl7InputError
 from .extract import DEFAULT_OPTIONS, ExtractOptions, extract_bytes
@@ -81,19 +82,30 @@ class Hl7FileSource:
             log.warning("%s: %d unusable HL7 message(s) skipped", self.id, len(self.skipped))
 
 
-def source_from_env(environ: Mapping[str, str] | None = None) -> Hl7FileSource | None:
-    """The source ``HC_HL7_EXAM_FILES`` configures, or ``None`` when it is not set."""
-    env = os.environ if environ is None else environ
-    value = env.get(FILES_VAR, "").strip()
+class Hl7Settings(BaseModel):
+    """The adapter's settings section (``[plugins.hl7v2]`` in the settings file):
+    ``exam_files``, HL7 v2 files (paths or glob patterns, separated by the OS path
+    separator) offered as the exam source ``hl7v2:files`` (``HC_HL7_EXAM_FILES``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exam_files: str | None = None
+
+
+DECLARATION = PluginSettings(id="hl7v2", model=Hl7Settings, env={"exam_files": FILES_VAR},
+                             description="HL7 v2 adapter: files offered as an exam source")
+
+
+def source_for(app: Any) -> Hl7FileSource | None:
+    """The source the settings configure (``HC_HL7_EXAM_FILES``), or ``None`` when unset.
+    Times sent without an offset are read in the application's zone (``HC_TIMEZONE``)."""
+    if app is None:
+        return None
+    config = app.plugin_config(DECLARATION.id)
+    settings = config if isinstance(config, Hl7Settings) else Hl7Settings.model_validate(config)
+    value = (settings.exam_files or "").strip()
     if not value:
         return None
     patterns = [p for p in value.split(os.pathsep) if p.strip()]
-    zone = env.get("HC_TIMEZONE") or "Asia/Shanghai"
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"HC_TIMEZONE={zone!r} is not an IANA time zone (e.g. Asia/Shanghai)",
-            f"HC_TIMEZONE={zone!r} 不是有效的 IANA 时区（例如 Asia/Shanghai）",
-        ) from None
-    return Hl7FileSource(patterns, opts=replace(DEFAULT_OPTIONS, zone=tz))
+    return Hl7FileSource(patterns, opts=replace(DEFAULT_OPTIONS,
+                                                zone=zone(app.settings.timezone)))

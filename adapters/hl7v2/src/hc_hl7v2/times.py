@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from .errors import DATA_TYPE_ERROR, Hl7InputError
+from .errors import DATA_TYPE_ERROR, Hl7InputError, describe
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -58,12 +58,11 @@ def _parse(value: str, location: str, zone: tzinfo) -> datetime | None:
                             int(value[8:10]), int(value[10:12]),
                             int(value[12:14]) if n == 14 else 0, tzinfo=zone)
         except ValueError as exc:
-            raise Hl7InputError(location, f"{value!r} is not a valid date/time ({exc})",
-                                code=DATA_TYPE_ERROR) from None
+            raise _invalid(location, value, exc) from None
     m = _DTM.match(value)
     if m is None:
-        raise Hl7InputError(location, f"{value!r} is not an HL7 date/time "
-                            "(YYYYMMDD[HHMM[SS[.SSSS]]][+/-ZZZZ])", code=DATA_TYPE_ERROR)
+        raise Hl7InputError(location, f"not an HL7 date/time (YYYYMMDD[HHMM[SS[.SSSS]]]"
+                            f"[+/-ZZZZ]): {describe(value)}", code=DATA_TYPE_ERROR)
     y, mo, d, h, mi, s, frac, sign, oh, om = m.groups()
     if sign:
         key = f"{sign}{oh}{om}"
@@ -77,5 +76,15 @@ def _parse(value: str, location: str, zone: tzinfo) -> datetime | None:
         return datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0),
                         int(s or 0), int((frac or "0").ljust(6, "0")[:6]), tzinfo=tz)
     except ValueError as exc:
-        raise Hl7InputError(location, f"{value!r} is not a valid date/time ({exc})",
-                            code=DATA_TYPE_ERROR) from None
+        raise _invalid(location, value, exc) from None
+
+
+def _invalid(location: str, value: str, exc: ValueError) -> Hl7InputError:
+    """A value shaped like a date/time that is none (month 13, hour 25), with ``datetime``'s
+    own words when they cannot quote the value ("month must be in 1..12"; not "year 0 is out
+    of range")."""
+    words = str(exc)
+    if "must be in" not in words and words != "day is out of range for month":
+        words = "a part is out of range"
+    return Hl7InputError(location, f"not a valid date/time ({words}): {describe(value)}",
+                         code=DATA_TYPE_ERROR)

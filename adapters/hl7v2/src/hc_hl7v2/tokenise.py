@@ -4,6 +4,13 @@ What real feeds send is handled here: encoding characters from MSH-1/MSH-2, segm
 CR, LF or CRLF, MSH-18 character sets, escape sequences, repetitions, Z-segments (kept like any
 other segment) and FHS/BHS batch files (split into messages). A segment is split into fields
 only when a field of it is asked for, which keeps the extraction path fast.
+
+Batch envelope lines (FHS, BHS, BTS, FTS) are handled here and only here, the same way for a
+file (:func:`split_batch`, ``hl7 import``) and for one MLLP frame (:func:`parse_message`):
+an envelope line belongs to no message and is dropped wherever it is, and it never ends a
+message: the segments after it belong to the message they are in. Only an MSH line starts a
+message. Content before the first MSH that is not envelope lines or blank is a piece of its
+own, which parsing reports (nothing is dropped in silence).
 """
 
 from __future__ import annotations
@@ -13,15 +20,43 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .charsets import decode
-from .errors import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, Hl7InputError
+from .errors import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, Hl7InputError, describe
 
-_ENVELOPE = (b"FHS", b"BHS", b"BTS", b"FTS")
-# a header segment: MSH or an envelope id, then a separator; at the start or after CR/LF.
-# Searched as "CR/LF followed by a header" (a character class first lets the regex engine
-# skip ahead: five times faster on large files than a look-behind at every byte).
-_HEADER_AFTER_EOL = re.compile(rb"[\r\n](?=(?:MSH|FHS|BHS|BTS|FTS)[^A-Za-z0-9\r\n])")
-_HEADER_AT_START = re.compile(rb"(?:MSH|FHS|BHS|BTS|FTS)[^A-Za-z0-9\r\n]")
+#: the batch envelope segments (file header/trailer, batch header/trailer)
+ENVELOPE_IDS = frozenset({"FHS", "BHS", "BTS", "FTS"})
+# a message start: MSH then a separator, at the start or after CR, LF or an MLLP start block
+# (0x0B, for files of captured frames). Searched as "line start followed by MSH" (a character
+# class first lets the regex engine skip ahead: five times faster on large files than a
+# look-behind at every byte).
+_MSH_AFTER_EOL = re.compile(rb"[\r\n\x0b](?=MSH[^A-Za-z0-9\r\n])")
+_MSH_AT_START = re.compile(rb"MSH[^A-Za-z0-9\r\n]")
+# an envelope line at the start of some bytes (an id, then a separator or the line's end)
+_ENVELOPE_LINE = re.compile(rb"(?:FHS|BHS|BTS|FTS)(?:[^A-Za-z0-9\r\n][^\r\n]*)?(?:\r\n|\r|\n|\Z)")
+_BLANKS = re.compile(rb"[\r\n\t \x0b\x1c\x00\xef\xbb\xbf]*")  # may stand between messages
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}\Z")
+#: the most segments one message may have (a guard for memory: the tokeniser makes a few
+#: objects per segment; real messages have tens, a long report a few thousand)
+MAX_SEGMENTS = 100_000
+# the standard segment ids an error may name when a line starts with one (never a Z-segment:
+# "ZHA" could be the start of a name)
+_KNOWN_IDS = frozenset({
+    "MSH", "PID", "PD1", "PV1", "PV2", "NK1", "GT1", "IN1", "IN2", "IN3", "AL1", "DG1", "EVN",
+    "ORC", "OBR", "OBX", "NTE", "TQ1", "TQ2", "IPC", "SCH", "AIS", "AIG", "AIL", "AIP", "RGS",
+    "TXA", "CTI", "SPM", "BLG", "MSA", "ERR", "QRD", "QRF"}) | ENVELOPE_IDS
+
+
+def _segment_id_shown(text: str) -> str:
+    """The first 3 characters of a line when they are a standard segment id (quoted), else
+    what :func:`~hc_hl7v2.errors.describe` says of them: an error may name a segment id,
+    never a value."""
+    head = text[:3]
+    return repr(head) if head in _KNOWN_IDS else describe(head)
+
+
+def _is_envelope(segment: str) -> bool:
+    """Whether a segment (one line) is a batch envelope line: FHS, BHS, BTS or FTS, then a
+    separator or nothing."""
+    return segment[:3] in ENVELOPE_IDS and (len(segment) == 3 or not segment[3].isalnum())
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +81,18 @@ def _encoding_of(header: str) -> Encoding:
         raise Hl7InputError("MSH-2", "the MSH segment is truncated before its encoding "
                             "characters", code=REQUIRED_FIELD_MISSING, ack_code="AR")
     sep = header[3]
-    enc = header[4:].split(sep, 1)[0]
+    enc = header[4:4 + 6].split(sep, 1)[0]  # at most 5 and one too many: never more is read
     if len(enc) < 2 or len(enc) > 5:
-        raise Hl7InputError("MSH-2", f"encoding characters {enc!r} must be 2 to 5 characters "
-                            "(component, repetition, escape, subcomponent)", ack_code="AR")
+        raise Hl7InputError("MSH-2", "the encoding characters must be 2 to 5 characters "
+                            "(component, repetition, escape, subcomponent) ended by the "
+                            f"field separator; found {'more' if len(enc) > 5 else len(enc)}",
+                            ack_code="AR")
     chars = [sep, *enc]
     if sep.isalnum() or sep in "\r\n" or len(set(chars)) != len(chars) or \
             any(c.isalnum() or c in "\r\n" for c in enc):
-        raise Hl7InputError("MSH-1", f"field separator {sep!r} and encoding characters "
-                            f"{enc!r} must be distinct punctuation characters", ack_code="AR")
+        raise Hl7InputError("MSH-1", "the field separator (MSH-1) and the encoding characters "
+                            "(MSH-2) must be distinct punctuation characters; "
+                            f"MSH-1 and MSH-2 are {describe(sep + enc)}", ack_code="AR")
     return Encoding(sep, enc[0], enc[1], enc[2] if len(enc) > 2 else "\\",
                     enc[3] if len(enc) > 3 else "&")
 
@@ -99,6 +137,10 @@ class Message:
     def from_text(cls, text: str, charset: str = "utf-8") -> Message:
         if "\n" in text:
             text = text.replace("\r\n", "\r").replace("\n", "\r")
+        if len(text) >= MAX_SEGMENTS and text.count("\r") >= MAX_SEGMENTS:  # (short: fewer)
+            raise Hl7InputError(None, f"the message has more than {MAX_SEGMENTS:,} lines "
+                                "(segments); it is not one message", code=SEGMENT_SEQUENCE_ERROR,
+                                ack_code="AR")
         segments = text.split("\r")
         sep = text[3:4]
         if text.startswith("MSH") and sep and not sep.isspace():
@@ -108,6 +150,8 @@ class Message:
             heads = tuple([seg[:4] for seg in segments])
             known = _HEADS.get(heads)
             if known is not None:
+                if known[2] is not None:  # the shape has envelope lines: dropped
+                    segments = [segments[i] for i in known[2]]
                 return cls(segments, encoding, text, charset, known[1], known[0])
             # the common case, checked in one pass: every segment is an id and a separator
             # (or a bare id), no blank lines; the ids are checked once per shape below
@@ -115,19 +159,27 @@ class Message:
                 if seg[3:4] != sep and (len(seg) != 3 or seg.isspace()):
                     return cls._from_segments(split_segments(text), text, charset)
             names = tuple([seg[:3] for seg in segments])
+            keep = None
+            if not ENVELOPE_IDS.isdisjoint(names):  # envelope lines (the heads decide it)
+                keep = tuple([i for i, head in enumerate(heads) if not _is_envelope(head)])
+                segments = [segments[i] for i in keep]
+                names = tuple([names[i] for i in keep])
             index = _INDEXES.get(names)
             if index is None:
                 index = _index_of(names, segments, sep)
             if len(_HEADS) >= _INDEXES_MAX:
                 _HEADS.clear()
-            _HEADS[heads] = (names, index)
+            _HEADS[heads] = (names, index, keep)
             return cls(segments, encoding, text, charset, index, names)
         return cls._from_segments(split_segments(text), text, charset)
 
     @classmethod
     def _from_segments(cls, segments: list[str], text: str, charset: str) -> Message:
-        """:meth:`from_text` for any input: blank lines dropped, leading blanks before MSH
-        allowed, and an error naming the first segment that is not one."""
+        """:meth:`from_text` for any input: blank lines and batch envelope lines dropped,
+        leading blanks before MSH allowed, and an error naming the first segment that is not
+        one."""
+        if any(_is_envelope(seg.lstrip()) for seg in segments):
+            segments = [seg for seg in segments if not _is_envelope(seg.lstrip())]
         if not segments:
             raise Hl7InputError(None, "the message is empty", code=SEGMENT_SEQUENCE_ERROR,
                                 ack_code="AR")
@@ -135,10 +187,9 @@ class Message:
         if not first.startswith("MSH"):
             first = first.lstrip()
             if not first.startswith("MSH"):
-                shown = first[:3].encode("unicode_escape").decode("ascii")
-                raise Hl7InputError("MSH", f"a message must start with an MSH segment; it "
-                                    f"starts with {shown!r}", code=SEGMENT_SEQUENCE_ERROR,
-                                    ack_code="AR")
+                raise Hl7InputError("MSH", "a message must start with an MSH segment; it "
+                                    f"starts with {_segment_id_shown(first)}",
+                                    code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
             segments[0] = first
         encoding = _encoding_of(first)
         sep = encoding.field
@@ -320,9 +371,11 @@ _INDEXES: dict[tuple[str, ...], dict[str, list[int]]] = {}
 _INDEXES_MAX = 4096
 # MSH-9 as sent -> message type, for messages with the standard delimiters. Bounded.
 _STANDARD_TYPES: dict[str, str] = {}
-# the first 4 characters of each segment -> (segment ids, index), for the heads that passed
+# the first 4 characters of each segment -> (segment ids, index, which segments to keep:
+# None, or the positions that are no envelope line), for the heads that passed
 # :meth:`Message.from_text`'s one-pass check and whose ids were checked. Bounded likewise.
-_HEADS: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, list[int]]]] = {}
+_HEADS: dict[tuple[str, ...],
+             tuple[tuple[str, ...], dict[str, list[int]], tuple[int, ...] | None]] = {}
 
 
 def _index_of(names: tuple[str, ...], segments: list[str], sep: str) -> dict[str, list[int]]:
@@ -347,10 +400,11 @@ def _index_of(names: tuple[str, ...], segments: list[str], sep: str) -> dict[str
 
 
 def _not_a_segment(n: int, seg: str, sep: str) -> Hl7InputError:
-    shown = seg[:4].encode("unicode_escape").decode("ascii")  # never a field value
-    return Hl7InputError(f"segment {n}", f"{shown!r} is not a segment (a segment starts with a "
-                         f"3-character id and {sep!r}); the message is binary, truncated or "
-                         "wrongly framed", code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
+    shown = repr(sep) if sep.isascii() and sep.isprintable() else "the field separator"
+    return Hl7InputError(f"segment {n}", f"this line is not a segment (a segment starts with a "
+                         f"3-character id and {shown}); it starts with {describe(seg[:4])}; "
+                         "the message is binary, truncated or wrongly framed",
+                         code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
 
 
 def unescape(value: str, enc: Encoding = Encoding()) -> str:
@@ -410,34 +464,61 @@ def escape(value: str, enc: Encoding = Encoding()) -> str:
 
 def split_batch(data: bytes) -> Iterator[tuple[int, bytes]]:
     """Split a file (a single message, messages one after another, or an FHS/BHS batch)
-    into ``(offset, message bytes)``. Envelope segments (FHS, BHS, BTS, FTS) are dropped.
-    Content before the first MSH that is not an envelope is yielded as it is, so that parsing
-    it reports what is wrong."""
-    starts = [m.start() + 1 for m in _HEADER_AFTER_EOL.finditer(data)]
-    if _HEADER_AT_START.match(data):
+    into ``(offset, message bytes)``: one piece per MSH line, from it up to the next one, so
+    every byte from the first MSH on is in exactly one piece. Envelope lines inside a piece
+    are dropped when it is parsed (:meth:`Message.from_text`). What comes before the first
+    MSH is dropped only when it is nothing but blank and envelope lines; otherwise it is
+    yielded as a piece of its own, so that parsing it reports what is wrong."""
+    starts = [m.start() + 1 for m in _MSH_AFTER_EOL.finditer(data)]
+    if _MSH_AT_START.match(data):
         starts.insert(0, 0)
     if not starts or starts[0] > 0:
         head = data[:starts[0]] if starts else data
-        if head.strip(b"\r\n\t \x0b\x1c\x00\xef\xbb\xbf"):
+        if not _only_envelope(head):
             yield 0, head
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(data)
-        if data[start:start + 3] in _ENVELOPE:
-            continue
         yield start, data[start:end]
 
 
+def _envelope_end(data: bytes) -> int:
+    """Where the blank and batch envelope lines ``data`` starts with end."""
+    pos = 0
+    while True:
+        blank = _BLANKS.match(data, pos)
+        assert blank is not None  # "*": matches everywhere
+        pos = blank.end()
+        m = _ENVELOPE_LINE.match(data, pos)
+        if m is None:
+            return pos
+        pos = m.end()
+
+
+def _only_envelope(data: bytes) -> bool:
+    """Whether ``data`` holds nothing but blank and batch envelope lines."""
+    return _envelope_end(data) == len(data)
+
+
 def parse_message(raw: bytes, default_charset: str = "utf-8") -> Message:
-    """Decode (per MSH-18) and tokenise one message. Raises :class:`Hl7InputError`."""
+    """Decode (per MSH-18) and tokenise one message. Raises :class:`Hl7InputError`.
+
+    Batch envelope lines are dropped wherever they are (a sender may wrap one message in a
+    BHS/BTS batch): the envelope lines it starts with before anything is decoded, the
+    others by :meth:`Message.from_text`."""
     body = raw.strip(b"\x0b\x1c\x00 \t\r\n")
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
+    if not body.startswith(b"MSH") and body[:3] in _ENVELOPE_BYTES:
+        body = body[_envelope_end(body):]
     if not body:
         raise Hl7InputError(None, "the message is empty", code=SEGMENT_SEQUENCE_ERROR,
                             ack_code="AR")
     if not body.startswith(b"MSH"):
-        shown = body[:3].decode("ascii", errors="backslashreplace")
+        shown = _segment_id_shown(body[:3].decode("latin-1"))
         raise Hl7InputError("MSH", f"a message must start with an MSH segment; it starts "
-                            f"with {shown!r}", code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
+                            f"with {shown}", code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
     text, codec = decode(body, default_charset)
     return Message.from_text(text, codec)
+
+
+_ENVELOPE_BYTES = frozenset(i.encode("ascii") for i in ENVELOPE_IDS)

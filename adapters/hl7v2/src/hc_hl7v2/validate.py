@@ -6,15 +6,17 @@ from __future__ import annotations
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message as apy_parse
 
+from .errors import scrub
 from .tokenise import Message
 
 
 def validate_structure(msg: Message) -> list[str]:
     """Problems hl7apy finds in the message's structure (empty list: none). hl7apy reads the
-    encoding characters from MSH-1/MSH-2 itself."""
+    encoding characters from MSH-1/MSH-2 itself. Its texts may quote a value: every quoted
+    part is masked (:func:`~hc_hl7v2.errors.scrub`)."""
     try:
         apy_parse("\r".join(msg.segments), validation_level=VALIDATION_LEVEL.TOLERANT,
                   find_groups=True)
     except Exception as exc:  # hl7apy raises many unrelated types; report, never crash
-        return [f"{type(exc).__name__}: {exc}"]
+        return [scrub(f"{type(exc).__name__}: {exc}")]
     return []

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from hospital_complaints.domain.complaint import CategorySuggestion
-from hospital_complaints.domain.taxonomy import Category
+from hospital_complaints.plugin_api import Category, CategorySuggestion
 
 from .keywords import DEFAULT_KEYWORDS
 from .matcher import CEILING, SOURCE, KeywordClassifier, confidence

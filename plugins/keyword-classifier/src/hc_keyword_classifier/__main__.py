@@ -12,8 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hospital_complaints.domain.taxonomy import label
-from hospital_complaints.errors import ConfigError
+from hospital_complaints.plugin_api import ConfigError, label
 
 from .matcher import KeywordClassifier
 from .table import KEYWORDS_FILE_ENV, configured_table, current_classifier, read_keyword_file

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from hospital_complaints.domain.taxonomy import Category
+from hospital_complaints.plugin_api import Category
 
 _KEYWORDS: dict[Category, tuple[str, ...]] = {
     # 流程管理: waiting, queues, appointments, report turnaround, running around, billing.

@@ -11,8 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from hospital_complaints.domain.complaint import CategorySuggestion
-from hospital_complaints.domain.taxonomy import Category
+from hospital_complaints.plugin_api import Category, CategorySuggestion
 
 #: ``CategorySuggestion.source`` of every suggestion this plugin makes.
 SOURCE = "keyword-classifier"

@@ -9,18 +9,37 @@ Complaint text is personal health data: nothing here logs it.
 
 from __future__ import annotations
 
-from hospital_complaints.domain.complaint import CategorySuggestion, Complaint
-from hospital_complaints.plugins import hookimpl
+from collections.abc import Callable
+from typing import Any
 
-from .table import current_classifier
+from hospital_complaints.plugin_api import (
+    CategorySuggestion,
+    Complaint,
+    PluginSettings,
+    hookimpl,
+)
+
+from .table import DECLARATION, KeywordSettings, current_classifier
 
 
 @hookimpl
-def hc_suggest_categories(complaint: Complaint) -> list[CategorySuggestion] | None:
+def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    register(DECLARATION)
+
+
+@hookimpl
+def hc_suggest_categories(complaint: Complaint, app: Any) -> list[CategorySuggestion] | None:
     """Suggest categories from keywords in the subject, description and demands.
 
     Returns the suggestions, highest confidence first, or ``None`` when no keyword matched.
     """
     parts = (complaint.subject, complaint.description, complaint.demands)
     text = "\n".join(part for part in parts if part)
-    return current_classifier().classify(text) or None
+    if app is None:  # called without an application (a bare plugin manager)
+        classifier = current_classifier()
+    else:
+        config = app.plugin_config(DECLARATION.id)
+        if not isinstance(config, KeywordSettings):
+            config = KeywordSettings.model_validate(config)
+        classifier = current_classifier(config.keywords_file, configured=False)
+    return classifier.classify(text) or None

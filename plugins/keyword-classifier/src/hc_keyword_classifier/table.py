@@ -33,8 +33,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from hospital_complaints.domain.taxonomy import Category, allowed
-from hospital_complaints.errors import ConfigError
+from hospital_complaints.plugin_api import Category, ConfigError, PluginSettings, Settings, allowed
+from pydantic import BaseModel, ConfigDict
 
 from .keywords import DEFAULT_KEYWORDS
 from .matcher import KeywordClassifier, is_chinese
@@ -85,19 +85,42 @@ def read_keyword_file(
     return {category: tuple(words) for category, words in table.items() if words}
 
 
-def configured_table(environ: Mapping[str, str] | None = None) -> dict[Category, tuple[str, ...]]:
-    """The built-in table, changed by the file in ``HC_KEYWORDS_FILE`` if that is set."""
-    env = os.environ if environ is None else environ
-    name = env.get(KEYWORDS_FILE_ENV, "").strip()
+class KeywordSettings(BaseModel):
+    """The plugin's settings section: ``[plugins.keyword_classifier]`` or ``HC_KEYWORDS_FILE``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keywords_file: str | None = None
+
+
+DECLARATION = PluginSettings(id="keyword_classifier", model=KeywordSettings,
+                             env={"keywords_file": KEYWORDS_FILE_ENV},
+                             description="keyword classifier: the site's keyword file")
+
+
+def site_keywords_file(environ: Mapping[str, str] | None = None) -> str | None:
+    """The keyword file the settings name (``HC_KEYWORDS_FILE``, read by the core's settings
+    loader), for callers without an application (``classify_text``, the check tool)."""
+    settings = Settings.load(environ, plugin_env={KEYWORDS_FILE_ENV: (DECLARATION.id,
+                                                                        "keywords_file")})
+    name = settings.plugin_section(DECLARATION.id).get("keywords_file")
+    return str(name).strip() or None if name else None
+
+
+def configured_table(keywords_file: str | Path | None = None) -> dict[Category, tuple[str, ...]]:
+    """The built-in table, changed by ``keywords_file`` (default: the configured one)."""
+    name = str(keywords_file) if keywords_file else site_keywords_file()
     if not name:
         return dict(DEFAULT_KEYWORDS)
     return read_keyword_file(name)
 
 
-def current_classifier(environ: Mapping[str, str] | None = None) -> KeywordClassifier:
-    """The classifier for the current configuration; rebuilt only when the file changes."""
-    env = os.environ if environ is None else environ
-    name = env.get(KEYWORDS_FILE_ENV, "").strip()
+def current_classifier(keywords_file: str | Path | None = None, *,
+                       configured: bool = True) -> KeywordClassifier:
+    """The classifier for ``keywords_file`` (or, with ``configured``, the configured file);
+    rebuilt only when the file changes."""
+    name = str(keywords_file) if keywords_file else (
+        site_keywords_file() if configured else None)
     if not name:
         return _classifier(None, 0, 0)
     path = Path(name).resolve()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import IO
 
 from ...domain.case import Case
-from ...services.views import CaseSummary, summarize
+from ...domain.views import CaseSummary, summarize
 from .. import hookimpl
 from ..types import Exporter
 

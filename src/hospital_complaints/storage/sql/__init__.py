@@ -5,11 +5,11 @@ encrypted at rest under a :class:`KeyRing` (``HC_ENCRYPTION_KEYS``); the schema 
 migrated by the Alembic scripts shipped here (:meth:`SqlStore.upgrade`).
 """
 
-from .chain import Problem, verify_chain
 from .config import DEFAULT_URL, database_url, key_ring_for, open_store
 from .crypto import ENV_VAR, KeyRing
 from .errors import DatabaseUnreachable, EncryptionKeyError, StorageError
 from .uow import SqlStore, SqlUnitOfWork
+from .verify import Problem, verify_chain
 
 __all__ = [
            "DEFAULT_URL",

@@ -1,12 +1,10 @@
 """Open the store a deployment is configured for: URL, key ring, schema and prefix.
 
-| variable                 | meaning                                                         |
-|--------------------------|-----------------------------------------------------------------|
-| HC_DATABASE_URL          | database URL; the CLI's --db overrides it                       |
-| HC_ENCRYPTION_KEYS       | AES-256 keys (URL-safe base64), comma-separated, current first  |
-| HC_ENCRYPTION_KEY_FILE   | a file holding the keys instead (one per line, current first)   |
-| HC_DB_SCHEMA             | PostgreSQL schema / MariaDB database for the tables             |
-| HC_DB_TABLE_PREFIX       | table name prefix (default hc_)                                 |
+The settings come from the ``database`` section of the settings tree
+(:class:`~hospital_complaints.settings.DatabaseSettings`: ``HC_DATABASE_URL``,
+``HC_ENCRYPTION_KEYS``, ``HC_ENCRYPTION_KEY_FILE``, ``HC_DB_SCHEMA``, ``HC_DB_TABLE_PREFIX``).
+The functions that take ``environ`` are kept for hosts of release 0.1; they build that section
+from the mapping through the settings loader.
 
 For the embedded SQLite default only, when no key is configured, a key file is created beside
 the database (``hospital-complaints.db.key``, readable by its owner only) so that the demo
@@ -24,20 +22,29 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ...errors import ConfigError
-from .crypto import ENV_VAR, KeyRing
+from ...settings import DatabaseSettings, Settings
+from ..keys import ENV_VAR, KeyRing
 from .uow import SqlStore
 
 DEFAULT_URL = "sqlite:///hospital-complaints.db"
 KEY_FILE_VAR = "HC_ENCRYPTION_KEY_FILE"
 
 
+def _section(environ: Mapping[str, str] | None) -> DatabaseSettings:
+    return Settings.load(environ).database
+
+
 def database_url(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> str:
     """``--db``, else ``HC_DATABASE_URL``, else ``sqlite:///hospital-complaints.db``."""
-    env = os.environ if environ is None else environ
-    return explicit or env.get("HC_DATABASE_URL") or DEFAULT_URL
+    return explicit or _section(environ).url
 
 
 def key_ring_for(url: str, environ: Mapping[str, str] | None = None) -> KeyRing:
+    """:func:`key_ring_for_database` with the database section read from ``environ``."""
+    return key_ring_for_database(_section(environ).model_copy(update={"url": url}))
+
+
+def key_ring_for_database(db: DatabaseSettings) -> KeyRing:
     """The key ring for the database at ``url``: ``HC_ENCRYPTION_KEYS``, else
     ``HC_ENCRYPTION_KEY_FILE``, else (SQLite files only) the key file beside the database.
 
@@ -47,11 +54,11 @@ def key_ring_for(url: str, environ: Mapping[str, str] | None = None) -> KeyRing:
     names the key id the data needs, so a moved or lost key file is noticed instead of data
     being written under a new key that the old data does not open with.
     """
-    env = os.environ if environ is None else environ
-    if env.get(ENV_VAR):
-        return KeyRing.parse(env[ENV_VAR])
-    if env.get(KEY_FILE_VAR):
-        return read_key_file(Path(env[KEY_FILE_VAR]))
+    url = db.url
+    if db.encryption_keys is not None:
+        return KeyRing.parse(db.encryption_keys.get_secret_value())
+    if db.encryption_key_file is not None:
+        return read_key_file(db.encryption_key_file)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -68,7 +75,7 @@ def key_ring_for(url: str, environ: Mapping[str, str] | None = None) -> KeyRing:
                     f"数据库 {str(database)!r} 所在的文件夹 {str(database.parent)!r} 不存在；"
                     "请先创建或换一个 --db 路径",
                 )
-            needed = key_ids_in_sqlite(database, env.get("HC_DB_TABLE_PREFIX", "hc_"))
+            needed = key_ids_in_sqlite(database, db.table_prefix)
             if needed:
                 raise ConfigError(
                     f"the database {str(database)!r} holds personal data encrypted with key id "
@@ -92,15 +99,14 @@ def key_ring_for(url: str, environ: Mapping[str, str] | None = None) -> KeyRing:
     )
 
 
-def key_file_path(url: str, environ: Mapping[str, str] | None = None) -> Path | None:
+def key_file_path(db: DatabaseSettings) -> Path | None:
     """The key file the key ring is read from (``HC_ENCRYPTION_KEY_FILE``, or the file
     beside a SQLite database), or ``None`` when the keys come from ``HC_ENCRYPTION_KEYS``."""
-    env = os.environ if environ is None else environ
-    if env.get(ENV_VAR):
+    if db.encryption_keys is not None:
         return None
-    if env.get(KEY_FILE_VAR):
-        return Path(env[KEY_FILE_VAR])
-    parsed = make_url(url)
+    if db.encryption_key_file is not None:
+        return db.encryption_key_file
+    parsed = make_url(db.url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         return Path(f"{parsed.database}.key")
     return None
@@ -180,19 +186,28 @@ def read_key_file(path: Path) -> KeyRing:
     return KeyRing.parse(lines)
 
 
-def open_store(url: str | None = None, environ: Mapping[str, str] | None = None, *,
-               upgrade: bool = True, migrations: Sequence[str | Path] = ()) -> SqlStore:
+def open_store(url: str | DatabaseSettings | None = None,
+               environ: Mapping[str, str] | None = None, *, upgrade: bool = True,
+               migrations: Sequence[str | Path] = ()) -> SqlStore:
     """The configured store, migrated to the newest schema unless ``upgrade=False``.
 
-    ``migrations`` are plugins' Alembic version directories
+    ``url`` is a :class:`DatabaseSettings` section (what :func:`~hospital_complaints.
+    bootstrap` passes), or a URL (or ``None``) completed from ``environ`` (release 0.1's
+    form). ``migrations`` are plugins' Alembic version directories
     (:meth:`~hospital_complaints.plugins.manager.HCPluginManager.migration_locations`),
-    upgraded together with the core's tables."""
-    env = os.environ if environ is None else environ
-    resolved = database_url(url, env)
-    store = SqlStore(resolved, key_ring=key_ring_for(resolved, env),
-                     schema=env.get("HC_DB_SCHEMA") or None,
-                     table_prefix=env.get("HC_DB_TABLE_PREFIX", "hc_"))
+    upgraded together with the core's tables. The key ring is checked against the data
+    before anything is written (:meth:`SqlStore.check_key_ring`)."""
+    if isinstance(url, DatabaseSettings):
+        db = url
+    else:
+        db = _section(environ)
+        if url:
+            db = db.model_copy(update={"url": url})
+    store = SqlStore(db.url, key_ring=key_ring_for_database(db), schema=db.schema_name,
+                     table_prefix=db.table_prefix)
     if upgrade:
         store.upgrade(version_locations=migrations)
     store.check_key_ring()
+    if upgrade:
+        store.refresh_listing()
     return store

@@ -1,21 +1,23 @@
 """Personal data in event rows, encrypted under the key ring (:mod:`..keys`).
 
-Only the fields marked ``Personal(...)`` in the domain models leave the event payload: each is
+Only the fields marked ``Personal(...)`` in the event's payload class (found by event type and
+schema version, :data:`...domain.events.registry.PAYLOADS`) leave the payload: each is
 replaced by a marker ``{"__hc_personal__": i}`` and the values go, as one JSON list, into the
-row's encrypted ``personal`` column. The ciphertext is bound to (complaint, seq, event id) as
+row's encrypted ``personal`` column. The markers sit in the payload data, which is stored bare
+(release 0.1) or inside the versioned envelope (docs/events.md); :func:`merge_personal` puts
+the values back in either shape. The ciphertext is bound to (complaint, seq, event id) as
 associated data, so it cannot be moved to another row.
 """
 
 from __future__ import annotations
 
 import json
-import types
-import typing
 from typing import Any
 
 from pydantic import BaseModel
 
-from ...domain.commands import COMMAND_BY_EVENT
+from ...domain.events.records import models_in
+from ...domain.events.registry import PAYLOADS
 from ...domain.personal import Personal
 from ..keys import ENV_VAR, KeyRing
 from .errors import StorageError
@@ -30,17 +32,6 @@ MARKER = "__hc_personal__"
 Path = list[str | int]
 
 
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    found: list[type[BaseModel]] = []
-    origin = typing.get_origin(annotation)
-    if origin is not None or isinstance(annotation, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found += _models_in(arg)
-    return found
-
-
 def _collect(model: type[BaseModel], data: dict[str, Any], path: Path,
              out: list[tuple[Path, Any]]) -> None:
     for name, info in model.model_fields.items():
@@ -51,7 +42,7 @@ def _collect(model: type[BaseModel], data: dict[str, Any], path: Path,
             if value is not None:
                 out.append(([*path, name], value))
             continue
-        models = _models_in(info.annotation)
+        models = models_in(info.annotation)
         if not models:
             continue
         if isinstance(value, dict):
@@ -62,13 +53,16 @@ def _collect(model: type[BaseModel], data: dict[str, Any], path: Path,
                     _collect(models[0], item, [*path, name, i], out)
 
 
-def split_personal(event_type: str, payload: dict[str, Any]) -> tuple[dict[str, Any],
-                                                                         list[Any]]:
-    """The payload with personal values replaced by markers, and the values in marker order."""
-    command = COMMAND_BY_EVENT.get(event_type)
+def split_personal(event_type: str, payload: dict[str, Any],
+                   version: int = 1) -> tuple[dict[str, Any], list[Any]]:
+    """The payload with personal values replaced by markers, and the values in marker order.
+
+    The personal fields are those of the payload class of ``event_type`` version ``version``;
+    an event type or version this release does not know raises ``UnknownEventSchema`` (it
+    could hold personal data that would otherwise be stored in plain text).
+    """
     found: list[tuple[Path, Any]] = []
-    if command is not None:
-        _collect(command, payload, [], found)
+    _collect(PAYLOADS.get(event_type, version), payload, [], found)
     if not found:
         return payload, []
     redacted: dict[str, Any] = json.loads(json.dumps(payload))

@@ -63,6 +63,16 @@ def make_tables(prefix: str = "hc_", schema: str | None = None) -> Tables:
         sa.Column("received_at", sa.String(40), nullable=False),
         sa.Column("updated_at", sa.String(40), nullable=False),
         sa.Column("head_hash", sa.String(64), nullable=False),
+        # migration 0006: the read side (filters, sort key, the masked summary)
+        sa.Column("kind", sa.String(40)),
+        sa.Column("channel", sa.String(40)),
+        sa.Column("categories", sa.String(1000)),
+        sa.Column("department_key", sa.String(200)),
+        sa.Column("received_s", sa.BigInteger),
+        sa.Column("summary", LongText),
+        sa.Index(f"{prefix}cases_received", "received_s", "id"),
+        sa.Index(f"{prefix}cases_state_received", "state", "received_s"),
+        sa.Index(f"{prefix}cases_department", "department_key", "received_s"),
     )
     idempotency = sa.Table(
         f"{prefix}idempotency", md,

@@ -28,18 +28,25 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
 from ...domain.case import Case
+from ...domain.departments import normalise
 from ...domain.events import Event
+from ...domain.events.stored import envelope, unwrap
 from ...domain.taxonomy import OPEN_STATES
+from ...domain.views import summarize
 from ...domain.workflow import rebuild
 from ...errors import ConcurrencyConflict, ConfigError, NotFound
 from ...plugins.types import NotificationFailure
-from ..base import DuplicateIntake
+from ..base import DuplicateIntake, ListingQuery
 from .chain import global_hash, row_hash
 from .crypto import KeyRing, merge_personal, split_personal
-from .errors import DatabaseUnreachable, EncryptionKeyError, SchemaTooNew
+from .errors import DatabaseUnreachable, EncryptionKeyError, SchemaTooNew, StorageError
 from .tables import GENESIS, Tables, make_tables
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: the listing columns migration 0006 added (``refresh_listing`` fills them for older rows)
+READ_SIDE = ("kind", "channel", "categories", "department_key", "received_s", "summary")
+#: event types that change a case's exam links (the imaging link projection follows them)
+LINKING_EVENTS = frozenset({"complaint_registered", "exam_linked"})
 
 
 def _normalise_url(url: str | URL) -> URL:
@@ -261,6 +268,38 @@ class SqlStore:
                 "或密钥被替换而非追加（新密钥在前，旧密钥在后）。未写入任何数据",
             )
 
+    def refresh_listing(self, batch: int = 500) -> int:
+        """Fill the read-side columns of case rows that lack them (rows written before
+        migration 0006), from the cases' events; returns how many rows were filled. Runs when
+        the store is opened with its key ring (``open_store``); a no-op afterwards."""
+        c, e = self.tables.cases, self.tables.events
+        filled = 0
+        while True:
+            with self.read() as conn:
+                refs = [str(r[0]) for r in conn.execute(
+                    sa.select(c.c.reference).where(c.c.summary.is_(None))
+                    .order_by(c.c.id).limit(batch))]
+            if not refs:
+                return filled
+            with self.read() as conn:
+                rows = [dict(r._mapping) for r in conn.execute(
+                    sa.select(e).where(e.c.complaint_ref.in_(refs))
+                    .order_by(e.c.complaint_ref, e.c.seq))]
+            cases = {ref: rebuild([self.event_from_row(r) for r in group])
+                     for ref, group in itertools.groupby(rows, key=lambda r: r["complaint_ref"])}
+            with self.write() as conn:
+                for ref in refs:
+                    case = cases.get(ref)
+                    if case is None:  # a listing row without events: audit verify names it
+                        conn.execute(sa.update(c).where(c.c.reference == ref)
+                                     .values(summary="{}"))
+                        continue
+                    columns = SqlUnitOfWork.case_columns(case)
+                    conn.execute(sa.update(c).where(
+                        (c.c.reference == ref) & (c.c.version == case.version))
+                        .values(**{k: columns[k] for k in READ_SIDE}))
+                    filled += 1
+
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work: pass ``store.unit_of_work`` as ``build_service(uow_factory=)``."""
         return SqlUnitOfWork(self)
@@ -285,22 +324,35 @@ class SqlStore:
         return values
 
     def event_from_row(self, row: dict[str, Any]) -> Event:
-        payload = json.loads(row["payload"])
+        """The event a row holds. The ``payload`` column is a versioned envelope (schema,
+        from- and to-state, data) or, for release 0.1's rows, the bare data (docs/events.md)."""
+
+        where = f"complaint {row['complaint_ref']} event {row['seq']}"
+        stored = json.loads(row["payload"])
         if row["personal"] is not None:
-            where = f"complaint {row['complaint_ref']} event {row['seq']}"
-            payload = merge_personal(payload, self.decrypt_row(row), where)
+            stored = merge_personal(stored, self.decrypt_row(row), where)
+        try:
+            found = unwrap(row["type"], stored, where)
+        except ValueError as exc:
+            raise StorageError(str(exc), f"{where} 的事件内容已损坏") from None
         return Event(event_id=row["event_id"], complaint_ref=row["complaint_ref"],
                      seq=row["seq"], type=row["type"], actor=row["actor"],
                      at=datetime.fromisoformat(row["at"]), reason=row["reason"],
-                     payload=payload)
+                     payload=found.data, from_state=found.from_state,
+                     to_state=found.to_state, schema_version=found.version)
 
     def row_from_event(self, event: Event) -> dict[str, Any]:
-        redacted, values = split_personal(event.type, event.payload)
+        """The row of an event: personal values of the payload encrypted, the rest in the
+        ``payload`` column as an envelope (a release-0.1 event, without states, stays bare)."""
+
+        redacted, values = split_personal(event.type, event.payload, event.schema_version)
+        stored = envelope(event.type, event.schema_version, event.from_state, event.to_state,
+                          redacted)
         row: dict[str, Any] = {
             "complaint_ref": event.complaint_ref, "seq": event.seq, "event_id": event.event_id,
             "type": event.type, "actor": event.actor, "at": event.at.isoformat(),
             "reason": event.reason,
-            "payload": json.dumps(redacted, ensure_ascii=False, sort_keys=True),
+            "payload": json.dumps(stored, ensure_ascii=False, sort_keys=True),
             "personal": None, "key_id": None,
         }
         if values:
@@ -379,6 +431,61 @@ class _SqlRepository:
             case = rebuild([self._store.event_from_row(r) for r in group])
             if not open_only or case.is_open:
                 yield case
+
+    def _listing(self, query: ListingQuery, *columns: Any) -> sa.Select[Any]:
+        c = self._store.tables.cases
+        q = sa.select(*columns)
+        if query.states:
+            q = q.where(c.c.state.in_(list(query.states)))
+        if query.channel:
+            q = q.where(c.c.channel == query.channel)
+        if query.kind:
+            q = q.where(c.c.kind == query.kind)
+        if query.category:
+            q = q.where(c.c.categories.like(f"%,{query.category},%"))
+        if query.department_keys is not None:
+            q = q.where(c.c.department_key.in_(sorted(query.department_keys)))
+        if query.received_from_s is not None:
+            q = q.where(c.c.received_s >= query.received_from_s)
+        if query.received_before_s is not None:
+            q = q.where(c.c.received_s < query.received_before_s)
+        if query.after:
+            with self._store.read() as conn:
+                anchor = conn.execute(sa.select(c.c.received_s, c.c.id).where(
+                    c.c.reference == query.after)).first()
+            if anchor is None:
+                raise NotFound(f"--after {query.after!r}: no complaint with that reference",
+                               f"--after {query.after!r}：找不到该编号的投诉")
+            q = q.where(sa.tuple_(c.c.received_s, c.c.id) >
+                        sa.tuple_(sa.literal(anchor.received_s), sa.literal(anchor.id)))
+        q = q.order_by(c.c.received_s, c.c.id)
+        if query.limit is not None:
+            q = q.limit(query.limit)
+        return q
+
+    def list_summaries(self, query: ListingQuery) -> list[dict[str, Any]]:
+        c = self._store.tables.cases
+        with self._store.read() as conn:
+            return [json.loads(r.summary) for r in conn.execute(
+                self._listing(query, c.c.summary))]
+
+    def references(self, query: ListingQuery) -> list[str]:
+        c = self._store.tables.cases
+        with self._store.read() as conn:
+            return [str(r.reference) for r in conn.execute(self._listing(query, c.c.reference))]
+
+    def get_many(self, references: Sequence[str]) -> list[Case]:
+        e = self._store.tables.events
+        wanted = [r for r in references if r not in self.seen]
+        found: dict[str, Case] = {r: self.seen[r][0] for r in references if r in self.seen}
+        if wanted:
+            with self._store.read() as conn:
+                rows = [dict(r._mapping) for r in conn.execute(
+                    sa.select(e).where(e.c.complaint_ref.in_(wanted))
+                    .order_by(e.c.complaint_ref, e.c.seq))]
+            for ref, group in itertools.groupby(rows, key=lambda r: r["complaint_ref"]):
+                found[ref] = rebuild([self._store.event_from_row(r) for r in group])
+        return [found[r] for r in references if r in found]
 
     def next_reference(self, prefix: str, day: date) -> str:
         return self.reserve_references(prefix, day, 1)[0]
@@ -517,7 +624,35 @@ class SqlUnitOfWork:
                          .values(head_hash=sa.bindparam("head")),
                          [{"ref": ref, "head": heads[ref]} for ref in existing])
         conn.execute(sa.update(h).where(h.c.id == 1).values(global_seq=gseq, hash=ghash))
+        self._project_exam_links(conn, [case for case, new, _ in pending
+                                        if any(e.type in LINKING_EVENTS for e in new)])
         return heads
+
+    def _project_exam_links(self, conn: Connection, cases: list[Case]) -> None:
+        """Keep the complaint->exam projection of the imaging analytics in step with the
+        cases, in the same transaction (a registration or ``link_exam`` changes it). A link
+        by study UID alone is resolved through the exam table; if that exam has not arrived
+        yet, ``app.imaging.refresh_links()`` adds it later."""
+        links, exams = self._store.tables.complaint_exams, self._store.tables.exams
+        if not cases or links is None or exams is None:
+            return
+        rows = []
+        for case in cases:
+            c = case.complaint
+            received = int(c.received_at.timestamp())
+            for link in c.exam_links:
+                acc = link.accession_number
+                if acc is None and link.study_instance_uid:
+                    acc = conn.execute(sa.select(exams.c.accession_number).where(
+                        exams.c.study_uid == link.study_instance_uid).limit(1)).scalar()
+                if acc is not None:
+                    rows.append({"complaint_ref": c.reference, "accession_number": acc,
+                                 "received_s": received})
+        conn.execute(sa.delete(links).where(links.c.complaint_ref.in_(
+            [case.reference for case in cases])))
+        unique = {(r["complaint_ref"], r["accession_number"]): r for r in rows}
+        if unique:
+            conn.execute(sa.insert(links), list(unique.values()))
 
     def _taken_key(self, repo: _SqlRepository) -> str:
         """Which of this commit's idempotency keys another intake committed first."""
@@ -533,11 +668,19 @@ class SqlUnitOfWork:
 
     @staticmethod
     def _case_columns(case: Case) -> dict[str, Any]:
+        c = case.complaint
         return {
             "version": case.version, "state": case.state.value,
-            "department": case.complaint.department, "owner": case.owner,
-            "received_at": case.complaint.received_at.isoformat(),
+            "department": c.department, "owner": case.owner,
+            "received_at": c.received_at.isoformat(),
             "updated_at": case.events[-1].at.isoformat() if case.events else "",
+            "kind": c.kind.value, "channel": c.channel.value,
+            "categories": "," + ",".join(x.value for x in c.categories) + ","
+            if c.categories else None,
+            "department_key": normalise(c.department)[:200] if c.department else None,
+            "received_s": int(c.received_at.timestamp()),
+            "summary": json.dumps(summarize(case).model_dump(mode="json"),
+                                  ensure_ascii=False, sort_keys=True),
         }
 
     def record_notification_failure(self, failure: NotificationFailure) -> None:

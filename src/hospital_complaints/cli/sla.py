@@ -1,47 +1,40 @@
-"""``hospital-complaints sla ...``: deadlines, sweep, metrics and the known policies.
+"""``hospital-complaints sla ...``: deadlines, sweep, metrics and the known policies
+(``app.deadlines``).
 
 The group converts library errors into a message and exit status 1, so it behaves the same
-mounted under the main command or run on its own.
+mounted under the main command or run on its own (then on an in-memory application with the
+built-in policies).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..cli.errors import ErrorBoundaryGroup
-from ..domain.case import Case
+from ..app import App, bootstrap
 from ..domain.taxonomy import Complexity, Milestone, label
 from ..errors import FieldProblem, InvalidInput
-from .calendars import CALENDAR_DIR_ENV, Calendars
-from .engine import Deadline, deadlines, require_aware
-from .extensions import check_extension
-from .metrics import HOTLINE_REFERENCE, completion_metrics
-from .policy import SlaPolicy, override
-from .profiles import builtin_policies
-from .records import case_clock
-from .registry import COMBINE_EXAMPLE, PolicyRegistry
-from .sweep import Alert, Sweeper, SweepItem, SweepResult
+from ..settings import DatabaseSettings, Settings
+from ..sla.calendars import CALENDAR_DIR_ENV, Calendars
+from ..sla.engine import Deadline, deadlines, require_aware
+from ..sla.extensions import check_extension
+from ..sla.metrics import HOTLINE_REFERENCE
+from ..sla.policy import SlaPolicy, override
+from ..sla.registry import COMBINE_EXAMPLE, PolicyRegistry
+from ..sla.sweep import SweepItem, SweepResult
+from .errors import ErrorBoundaryGroup
+from .output import console as output_console
 
 POLICY_ENV = "HC_SLA_POLICY"
 _WEEKDAYS = ("周一 Mon", "周二 Tue", "周三 Wed", "周四 Thu", "周五 Fri", "周六 Sat", "周日 Sun")
-
-
-class SweepService(Protocol):
-    """What ``sla sweep`` and ``sla metrics`` need from the complaint service."""
-
-    def iter_cases(self, *, open_only: bool = ...) -> Iterator[Case]: ...
-
-    def record_deadline_alerts(self, alerts: Sequence[Alert]) -> Any: ...
 
 
 @click.group("sla", cls=ErrorBoundaryGroup)
@@ -56,30 +49,39 @@ def sla() -> None:
 # -- shared helpers -------------------------------------------------------------------------------
 
 
-def _state_attr(ctx: click.Context, name: str) -> Any:
-    """An attribute of the main CLI's state object, when run under ``hospital-complaints``."""
-    return getattr(ctx.find_root().obj, name, None)
+def _app(ctx: click.Context) -> App:
+    """The main CLI's application; on its own, an in-memory one with the built-in policies."""
+    from .context import CliState
+
+    root = ctx.find_root()
+    if isinstance(root.obj, CliState):
+        return root.obj.get_app()
+    if not isinstance(root.obj, App):
+        from ..plugins.builtin import sla_profiles
+        from ..plugins.manager import HCPluginManager
+
+        plugins = HCPluginManager()
+        plugins.register(sla_profiles, name="sla_profiles")
+        settings = Settings.load()
+        root.obj = bootstrap(settings.model_copy(update={
+            "database": DatabaseSettings(url="memory://")}), plugins=plugins)
+    assert isinstance(root.obj, App)
+    return root.obj
 
 
 def policy_registry(ctx: click.Context) -> PolicyRegistry:
-    """Policies from the plugin system under the main CLI; the built-ins on their own."""
-    plugins = _state_attr(ctx, "plugins")
-    if plugins is not None and hasattr(plugins, "sla_policies"):
-        return PolicyRegistry.from_plugins(plugins)
-    return PolicyRegistry(builtin_policies())
+    """Policies from the plugin system (``hc_register_sla_policies``)."""
+    return _app(ctx).deadlines.registry
 
 
 def default_policy(ctx: click.Context) -> str:
-    settings = _state_attr(ctx, "settings")
-    configured = getattr(settings, "sla_policy", None)
-    return str(configured or os.environ.get(POLICY_ENV) or "imaging-dept")
+    return _app(ctx).deadlines.default_spec
 
 
-def load_calendars(files: Iterable[str]) -> Calendars:
-    calendars = Calendars.from_env()
-    for path in files:
-        calendars.load_file(path)
-    return calendars
+def load_calendars(ctx: click.Context, files: Iterable[str]) -> Calendars:
+    deadline_service = _app(ctx).deadlines
+    deadline_service.load_calendar_files(files)
+    return deadline_service.calendars
 
 
 def parse_instant(text: str, option: str) -> datetime:
@@ -132,9 +134,7 @@ def _milestone_label(name: str) -> str:
 def _console() -> Console:
     """Rich output with markup off (stored text is data); 120 columns when not on a
     terminal (pipes, files, tests)."""
-    from ..cli.output import console
-
-    return console(None if sys.stdout.isatty() else 120)
+    return output_console(None if sys.stdout.isatty() else 120)
 
 
 def _echo_json(data: Any) -> None:
@@ -204,7 +204,7 @@ def deadlines_cmd(ctx: click.Context, policy_spec: str, received: str, complexit
     """Due date and time of each milestone for one complaint."""
     received_at = parse_instant(received, "--received")
     acknowledged_at = parse_instant(acknowledged, "--acknowledged") if acknowledged else None
-    calendars = load_calendars(calendar_files)
+    calendars = load_calendars(ctx, calendar_files)
     policy = policy_registry(ctx).resolve(policy_spec)
     overrides = dict(_pairs(settings, "--set"))
     if overrides:
@@ -267,12 +267,6 @@ def _deadline_table(policy: SlaPolicy, received_at: datetime, complexity: str,
 # -- sla sweep ------------------------------------------------------------------------------------
 
 
-def _service(ctx: click.Context) -> SweepService:
-    from ..cli.context import get_service
-
-    return cast(SweepService, get_service(ctx))
-
-
 @sla.command("sweep")
 @click.option("--at", "at_text", default=None,
               help="Sweep as of this instant (ISO 8601 with offset); default: the service's "
@@ -287,27 +281,13 @@ def _service(ctx: click.Context) -> SweepService:
 @click.pass_context
 def sweep_cmd(ctx: click.Context, at_text: str | None, policy_spec: str | None, dry_run: bool,
               limit: int, calendar_files: tuple[str, ...], fmt: str) -> None:
-    """Find deadlines due soon (催办), overdue (督办) and breached; record new alerts once."""
-    service = _service(ctx)
-    if at_text is not None:
-        at = parse_instant(at_text, "--at")
-    else:
-        clock = getattr(service, "clock", None)
-        if clock is None:
-            raise click.UsageError("give --at: the service has no clock")
-        at = clock.now()
-    spec = policy_spec or default_policy(ctx)
-    sweeper = Sweeper(policy_registry(ctx), load_calendars(calendar_files))
-    sweeper.policy(spec)  # an unknown policy fails before any case is read
-    clocks = [case_clock(c, spec) for c in service.iter_cases(open_only=True)]
-    result = sweeper.run(clocks, at)
-    if result.new_alerts and not dry_run:
-        record = getattr(service, "record_deadline_alerts", None)
-        if record is None:
-            raise click.ClickException(
-                "this complaint service cannot record deadline alerts; run with --dry-run\n"
-                "当前投诉服务无法记录时限提醒，请使用 --dry-run")
-        record(result.new_alerts)
+    """Find deadlines due soon (催办), overdue (督办) and breached; record new alerts once.
+
+    Try --dry-run first: without it, each new reminder or escalation is recorded on its case
+    (once) and notifiers hear of it."""
+    at = parse_instant(at_text, "--at") if at_text is not None else None
+    load_calendars(ctx, calendar_files)
+    result = _app(ctx).deadlines.sweep(at, spec=policy_spec, dry_run=dry_run)
     if fmt == "json":
         _echo_json({**result.to_json(), "recorded": not dry_run})
         return
@@ -346,13 +326,10 @@ def _sweep_tables(result: SweepResult, limit: int, dry_run: bool) -> None:
 @click.pass_context
 def metrics_cmd(ctx: click.Context, at_text: str | None, zone: str | None, fmt: str) -> None:
     """Share of cases finished within 7 and 30 days, per department and month of receipt."""
-    service = _service(ctx)
-    at = parse_instant(at_text, "--at") if at_text else cast(Any, service).clock.now()
-    settings = _state_attr(ctx, "settings")
-    tz = zone or getattr(settings, "timezone", None) or "Asia/Shanghai"
-    spec = default_policy(ctx)
-    rows = completion_metrics((case_clock(c, spec) for c in service.iter_cases(open_only=False)),
-                              at, zone=tz)
+    app = _app(ctx)
+    at = parse_instant(at_text, "--at") if at_text else app.clock.now()
+    tz = zone or app.settings.timezone
+    rows = app.deadlines.metrics(at, zone=tz)
     if fmt == "json":
         _echo_json({"at": at.isoformat(), "zone": tz,
                     "reference": {str(k): v for k, v in HOTLINE_REFERENCE.items()},
@@ -366,5 +343,5 @@ def metrics_cmd(ctx: click.Context, at_text: str | None, zone: str | None, fmt: 
     _console().print(table)
 
 
-__all__ = ["POLICY_ENV", "SweepService", "default_policy", "load_calendars", "parse_instant",
+__all__ = ["POLICY_ENV", "default_policy", "load_calendars", "parse_instant",
            "policy_registry", "sla"]

@@ -1,0 +1,307 @@
+"""One settings tree for the whole library: every ``HC_*`` variable is read here, and only here.
+
+A host embeds the library with ``bootstrap(Settings(...))`` and never touches the process
+environment; the command line, the worker and the HTTP server build the same tree with
+:meth:`Settings.load`, from (later wins) the defaults, a TOML settings file
+(``HC_SETTINGS_FILE``) and the environment. Everything is checked at start-up: a bad value is a
+:class:`~hospital_complaints.errors.ConfigError` naming the variable (or file key), the value
+and what is allowed, in English and Chinese.
+
+Sections: the core's own (top level), ``database``, ``attachments``, ``sla``, ``imaging``, and
+one per plugin under ``plugins`` (``[plugins.fhir]`` in the file). A plugin declares its
+section with ``hc_register_settings`` (a pydantic model and the environment variables it may be
+set by); ``app.plugin_config("fhir")`` returns the validated section, as datasette's
+``plugin_config`` does. Plugins never read the environment themselves.
+
+The environment variables, with their file keys, are the table :data:`ENVIRONMENT` (the README
+lists each, and a test fails when a name used in the code is missing there).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .clock import DEFAULT_TIMEZONE, zone
+from .errors import ConfigError
+
+SETTINGS_FILE_VAR = "HC_SETTINGS_FILE"
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class DatabaseSettings(_Section):
+    """Where cases are stored, and the keys that encrypt personal data in it."""
+
+    url: str = "sqlite:///hospital-complaints.db"
+    schema_name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    table_prefix: str = Field(default="hc_", pattern=r"^[a-z][a-z0-9_]{0,19}$")
+    encryption_keys: SecretStr | None = None
+    encryption_key_file: Path | None = None
+
+
+class AttachmentSettings(_Section):
+    blob_dir: Path = Path("hospital-complaints-blobs")
+    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=2 * 1024 ** 3)
+
+
+class SlaSettings(_Section):
+    policy: str = "imaging-dept"
+    calendar_dir: Path | None = None
+
+
+class ImagingSettings(_Section):
+    """Department targets (the department's KPI sheet by default) and cluster detection."""
+
+    target_wait_min: float = Field(default=15, gt=0, le=1440)
+    target_report_min: float = Field(default=15, gt=0, le=100_000)
+    target_slip_min: float = Field(default=15, gt=0, le=1440)
+    target_onsite_urgent_min: float = Field(default=30, gt=0, le=1440)
+    target_onsite_min: float = Field(default=120, gt=0, le=100_000)
+    cluster_size: int = Field(default=3, ge=2, le=1000)
+    cluster_days: int = Field(default=7, ge=1, le=366)
+
+
+class Settings(_Section):
+    """The whole tree. ``Settings()`` is the defaults; ``Settings.load()`` reads the file and
+    the environment; a host may also build it field by field."""
+
+    timezone: str = DEFAULT_TIMEZONE
+    reference_prefix: str = Field(default="HC", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    disabled_plugins: frozenset[str] = frozenset()
+    trace_hooks: bool = False
+    actor: str | None = Field(default=None, max_length=200)
+    departments_file: Path | None = None
+    debug: bool = False
+    database: DatabaseSettings = DatabaseSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
+    sla: SlaSettings = SlaSettings()
+    imaging: ImagingSettings = ImagingSettings()
+    #: plugin name -> its raw section (the file's [plugins.NAME] and its declared variables);
+    #: validated against the plugin's model by ``bootstrap`` (``app.plugin_config(name)``)
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _release_01_names(cls, data: Any) -> Any:
+        """``Settings(sla_policy=...)`` as release 0.1 took it."""
+        if isinstance(data, dict) and "sla_policy" in data:
+            data = dict(data)
+            policy = data.pop("sla_policy")
+            sla = dict(data.get("sla") or {})
+            sla.setdefault("policy", policy)
+            data["sla"] = sla
+        return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            zone(v)
+        except ConfigError as exc:
+            raise ValueError(exc.en) from None
+        return v
+
+    @property
+    def sla_policy(self) -> str:
+        """The deadline policy applied to cases (``HC_SLA_POLICY``)."""
+        return self.sla.policy
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None,
+             plugin_env: Mapping[str, tuple[str, str]] | None = None) -> Settings:
+        """Defaults, then the settings file (``HC_SETTINGS_FILE``), then the environment.
+
+        ``plugin_env`` maps further variable names to (plugin, key), as plugins declared
+        them (``hc_register_settings``)."""
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        sources: dict[tuple[str, ...], str] = {}
+        file_name = env.get(SETTINGS_FILE_VAR)
+        if file_name:
+            data = _read_file(Path(file_name))
+            for path in _paths(data):
+                sources[path] = f"{file_name}: {'.'.join(path)}"
+        for var, (path, kind) in ENVIRONMENT.items():
+            raw = env.get(var)
+            if raw is None or (raw == "" and kind != "str"):
+                continue
+            _put(data, path, _convert(raw, kind))
+            sources[path] = var
+        for var, (plugin, key) in (plugin_env or {}).items():
+            raw = env.get(var)
+            if raw is not None and raw != "":
+                _put(data, ("plugins", plugin, key), raw)
+                sources[("plugins", plugin, key)] = var
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise settings_error(exc, sources) from None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The same as :meth:`load` (the name release 0.1 used)."""
+        return cls.load(environ)
+
+    def plugin_section(self, name: str) -> dict[str, Any]:
+        return dict(self.plugins.get(name, {}))
+
+
+#: environment variable -> (path in the tree, kind); also the names the README documents
+ENVIRONMENT: dict[str, tuple[tuple[str, ...], str]] = {
+    "HC_TIMEZONE": (("timezone",), "str"),
+    "HC_REFERENCE_PREFIX": (("reference_prefix",), "str"),
+    "HC_DISABLE_PLUGINS": (("disabled_plugins",), "list"),
+    "HC_TRACE_HOOKS": (("trace_hooks",), "bool"),
+    "HC_ACTOR": (("actor",), "str"),
+    "HC_DEPARTMENTS_FILE": (("departments_file",), "str"),
+    "HC_DEBUG": (("debug",), "bool"),
+    "HC_DATABASE_URL": (("database", "url"), "str"),
+    "HC_DB_SCHEMA": (("database", "schema_name"), "str"),
+    "HC_DB_TABLE_PREFIX": (("database", "table_prefix"), "str"),
+    "HC_ENCRYPTION_KEYS": (("database", "encryption_keys"), "str"),
+    "HC_ENCRYPTION_KEY_FILE": (("database", "encryption_key_file"), "str"),
+    "HC_BLOB_DIR": (("attachments", "blob_dir"), "str"),
+    "HC_ATTACHMENT_MAX_BYTES": (("attachments", "max_bytes"), "str"),
+    "HC_SLA_POLICY": (("sla", "policy"), "str"),
+    "HC_CALENDAR_DIR": (("sla", "calendar_dir"), "str"),
+    "HC_TARGET_WAIT_MIN": (("imaging", "target_wait_min"), "str"),
+    "HC_TARGET_REPORT_MIN": (("imaging", "target_report_min"), "str"),
+    "HC_TARGET_SLIP_MIN": (("imaging", "target_slip_min"), "str"),
+    "HC_TARGET_ONSITE_URGENT_MIN": (("imaging", "target_onsite_urgent_min"), "str"),
+    "HC_TARGET_ONSITE_MIN": (("imaging", "target_onsite_min"), "str"),
+    "HC_CLUSTER_SIZE": (("imaging", "cluster_size"), "str"),
+    "HC_CLUSTER_DAYS": (("imaging", "cluster_days"), "str"),
+}
+#: variables that are not settings: read by the settings loader itself, or by test tooling
+OTHER_VARIABLES = {
+    SETTINGS_FILE_VAR: "a TOML file with settings (same keys as the tree)",
+    "HC_REQUIRE_PEERS": "tests only: 1 turns 'real peer server missing: skip' into a failure",
+}
+
+
+def debug_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``HC_DEBUG`` asks for tracebacks, read even when the rest of the settings
+    are broken (the command line shows a settings error plainly either way)."""
+    env = os.environ if environ is None else environ
+    return env.get("HC_DEBUG", "").strip().lower() not in _FALSE
+
+
+def _convert(raw: str, kind: str) -> Any:
+    if kind == "bool":
+        return raw.strip().lower() not in _FALSE
+    if kind == "list":
+        return [p.strip() for p in raw.split(",") if p.strip()]
+    return raw
+
+
+def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    target = data
+    for step in path[:-1]:
+        nxt = target.get(step)
+        if not isinstance(nxt, dict):
+            nxt = target[step] = {}
+        target = nxt
+    target[path[-1]] = value
+
+
+def _paths(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for k, v in data.items():
+        if isinstance(v, Mapping):
+            out += _paths(v, (*prefix, str(k)))
+        else:
+            out.append((*prefix, str(k)))
+    return out
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{SETTINGS_FILE_VAR}: cannot read {path} ({exc.strerror})",
+                          f"{SETTINGS_FILE_VAR}：无法读取 {path}（{exc.strerror}）") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{SETTINGS_FILE_VAR}: {path} is not valid TOML: {exc}",
+                          f"{SETTINGS_FILE_VAR}：{path} 不是有效的 TOML（{exc}）") from None
+
+
+_ALLOWED_ZH = {
+    "string_pattern_mismatch": "格式不正确",
+    "extra_forbidden": "未知的配置项",
+    "bool_parsing": "应为 true 或 false",
+    "int_parsing": "应为整数",
+    "float_parsing": "应为数字",
+    "greater_than": "数值过小",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "string_too_long": "过长",
+}
+_ALLOWED_EN = {
+    "reference_prefix": "1-10 upper-case letters A-Z or digits, starting with a letter, e.g. HC",
+    "table_prefix": "1-20 lower-case letters, digits or _, starting with a letter, e.g. hc_",
+    "schema_name": "a schema/database name of letters, digits and _",
+}
+
+
+def settings_error(exc: ValidationError, sources: Mapping[tuple[str, ...], str]) -> ConfigError:
+    """A :class:`ConfigError` naming each bad variable (or file key), its value and what is
+    allowed. Secret values (keys) are never shown."""
+    en, zh = [], []
+    for err in exc.errors(include_url=False):
+        path = tuple(str(p) for p in err["loc"])
+        where = sources.get(path) or ".".join(path) or "settings"
+        secret = "encryption_keys" in path
+        value = "(hidden)" if secret else repr(str(err.get("input"))[:40])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        allowed = _ALLOWED_EN.get(path[-1] if path else "", msg)
+        en.append(f"{where}={value} is not valid: expected {allowed}")
+        zh.append(f"{where}={value} 无效：{_ALLOWED_ZH.get(err['type'], '取值无效')}（{allowed}）")
+    return ConfigError("settings: " + "; ".join(en), "配置错误：" + "；".join(zh))
+
+
+# -- plugin sections ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    """What a plugin declares through ``hc_register_settings``: its section's name, the
+    pydantic model that checks it, and the environment variables that may set its keys
+    (``{"server": "HC_FHIR_SERVER"}``)."""
+
+    id: str
+    model: type[BaseModel]
+    env: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+def plugin_config(settings: Settings, declared: PluginSettings) -> BaseModel:
+    """The plugin's section of ``settings``, validated by its model (errors name the
+    variable or file key)."""
+    raw = settings.plugin_section(declared.id)
+    try:
+        return declared.model.model_validate(raw)
+    except ValidationError as exc:
+        sources: dict[tuple[str, ...], str] = {
+            (key,): f"{var} (or [plugins.{declared.id}] {key})"
+            for key, var in declared.env.items()}
+        sources.update({(k,): f"[plugins.{declared.id}] {k}" for k in raw if (k,) not in sources})
+        raise settings_error(exc, sources) from None
+

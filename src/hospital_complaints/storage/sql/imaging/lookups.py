@@ -1,0 +1,68 @@
+"""Looking imaging records up: one exam (by accession number or study), its timeline, a
+patient's exams, and the faults and roster shifts of a period."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ....correlation.records import ExamRecord, TimelineEntry, timeline_of
+from ....correlation.repository import MAX_OUTAGE
+from ....domain.imaging import EquipmentFault, RosterShift
+from .rows import _s
+from .tuning import ImagingTuning
+
+
+class ImagingLookups(ImagingTuning):
+    """Records by key or by period, read in tuned read transactions."""
+
+    def _one(self, where: sa.ColumnElement[bool]) -> ExamRecord | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(self.exams).where(where).limit(1)).first()
+        return None if row is None else self._record(row._mapping)
+
+    def exam(self, accession_number: str) -> ExamRecord | None:
+        return self._one(self.exams.c.accession_number == accession_number)
+
+    def exam_by_study(self, study_instance_uid: str) -> ExamRecord | None:
+        return self._one(self.exams.c.study_uid == study_instance_uid)
+
+    def timeline(self, accession_number: str) -> list[TimelineEntry]:
+        exam = self.exam(accession_number)
+        return [] if exam is None else timeline_of(exam)
+
+    def exams_for_patient(self, patient_id: str, start: datetime,
+                          end: datetime) -> list[ExamRecord]:
+        e = self.exams
+        with self._read() as conn:
+            rows = conn.execute(sa.select(e).where(
+                e.c.patient_hash.in_(self.hasher.candidates(patient_id)),
+                e.c.window_start_s >= _s(start), e.c.window_start_s <= _s(end))
+                .order_by(e.c.window_start_s)).all()
+        return [self._record(r._mapping) for r in rows]
+
+    def faults_between(self, start: datetime, end: datetime) -> list[EquipmentFault]:
+        f = self.faults
+        with self._read() as conn:
+            rows = conn.execute(sa.select(f).where(
+                f.c.reported_s <= _s(end),
+                f.c.reported_s >= int(start.timestamp() - MAX_OUTAGE.total_seconds()),
+                sa.or_(f.c.restored_s.is_(None), f.c.restored_s >= _s(start)))
+                .order_by(f.c.reported_s)).all()
+        return [self._fault(r._mapping) for r in rows]
+
+    def shifts_between(self, start: datetime, end: datetime) -> list[RosterShift]:
+        s = self.shifts
+        with self._read() as conn:
+            rows = conn.execute(sa.select(s).where(s.c.start_s <= _s(end),
+                                                   s.c.end_s >= _s(start))
+                                .order_by(s.c.start_s, s.c.staff)).all()
+        out = []
+        for r in rows:
+            m = r._mapping
+            out.append(RosterShift(staff=m["staff"], role=m["role"], start=self._t(m["start_s"]),
+                                   end=self._t(m["end_s"]), device=m["device"],
+                                   extra=json.loads(m["extra"]) if m["extra"] else {}))
+        return out

@@ -1,0 +1,16 @@
+"""The SQL imaging repository: the parts put together."""
+
+from __future__ import annotations
+
+from .analytics import ImagingAnalytics
+from .lookups import ImagingLookups
+from .writes import ImagingWrites
+
+
+class ImagingRepository(ImagingWrites, ImagingLookups, ImagingAnalytics):
+    """Exams, faults and roster shifts stored beside the complaints of one :class:`SqlStore`.
+
+    >>> repo = ImagingRepository(store)                       # doctest: +SKIP
+    >>> repo.add_exam_events(source.read_exam_events())       # doctest: +SKIP
+    >>> repo.timeline("CT20261116-0042")                      # doctest: +SKIP
+    """
