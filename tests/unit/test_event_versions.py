@@ -54,9 +54,11 @@ from hospital_complaints.domain.commands import (
     AddAttachment,
     Command,
     RecordClusterAlert,
+    RefuseAttachment,
     RefuseIdentity,
     RegisterComplaint,
     RevealIdentity,
+    ViewAttachment,
 )
 from hospital_complaints.domain.complaint import (
     Attachment,
@@ -128,6 +130,10 @@ SAMPLES: dict[str, Command] = {
                                                complaint_refs=["HC-20261120-0001"],
                                                first=NOW - timedelta(days=3), last=NOW,
                                                window_days=7),
+    "view_attachment": ViewAttachment(sha256="b" * 64, viewer="wang", purpose="read",
+                                      decided_by="default_access"),
+    "refuse_attachment": RefuseAttachment(sha256="b" * 64, viewer="tech7", purpose="curious",
+                                          decided_by="default_access"),
 }
 
 

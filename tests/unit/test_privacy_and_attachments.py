@@ -110,3 +110,20 @@ def test_same_file_twice_is_refused(svc):
     svc.attach(ref, PDF, "a.pdf", actor="clerk")
     with pytest.raises(Exception, match="already attached"):
         svc.attach(ref, PDF, "b.pdf", actor="clerk")
+
+
+def test_opening_an_attachment_is_decided_and_audited_like_identity(svc):
+    ref = svc.register(draft(kind="report", concerns_department="超声科"), actor="x").reference
+    svc.attach(ref, PDF, "letter.pdf", actor="clerk")
+    sha = svc.get(ref).complaint.attachments[0].sha256
+    with pytest.raises(AccessDenied, match="recorded"):
+        svc.read_attachment(ref, sha, Viewer(user="us-head", department="超声科",
+                                             roles=frozenset({"discipline_inspection"})),
+                            "who wrote this?")
+    assert svc.get(ref).events[-1].type == "attachment_view_refused"
+    attachment, chunks = svc.read_attachment(ref, sha, DISCIPLINE, "investigate")
+    assert b"".join(chunks) == PDF and attachment.filename == "letter.pdf"
+    last = svc.get(ref).events[-1]
+    assert (last.type, last.payload["sha256"]) == ("attachment_viewed", sha)
+    with pytest.raises(InvalidInput, match="view_attachment"):
+        svc.execute(ref, ("view_attachment", {}), actor="x")

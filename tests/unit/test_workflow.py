@@ -44,8 +44,10 @@ from hospital_complaints.domain.commands import (
     AddAttachment,
     Command,
     RecordClusterAlert,
+    RefuseAttachment,
     RefuseIdentity,
     RevealIdentity,
+    ViewAttachment,
 )
 from hospital_complaints.domain.complaint import (
     Attachment,
@@ -95,6 +97,10 @@ SAMPLES: dict[str, Command] = {
                                                complaint_refs=["HC-20261120-0001"],
                                                first=NOW - timedelta(days=3), last=NOW,
                                                window_days=7),
+    "view_attachment": ViewAttachment(sha256="a" * 64, viewer="wang", purpose="read",
+                                      decided_by="default_access"),
+    "refuse_attachment": RefuseAttachment(sha256="a" * 64, viewer="tech7", purpose="curious",
+                                          decided_by="default_access"),
 }
 
 PATHS: dict[CaseState, list[str]] = {
@@ -212,7 +218,8 @@ def test_referral_ends_local_handling():
     case = case_in(S.REFERRED)
     assert case.outcome.referred_to == "卫生监督所"
     assert workflow.allowed_commands(S.REFERRED) == [
-        "reveal_identity", "refuse_identity", "record_cluster_alert"]  # audit and alerts only
+        "reveal_identity", "refuse_identity", "record_cluster_alert", "view_attachment",
+        "refuse_attachment"]  # audit and alerts only
 
 
 def test_upheld_needs_a_finding():

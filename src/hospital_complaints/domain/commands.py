@@ -514,12 +514,43 @@ class RefuseIdentity(Command):
     decision_reason: Text | None = None
 
 
+class ViewAttachment(Command):
+    """Audit record of someone opening an attachment, after the access decision allowed it
+    (``service.read_attachment``)."""
+
+    name: ClassVar[str] = "view_attachment"
+    records: ClassVar[type[EventPayload]] = ev.AttachmentViewed
+
+    sha256: Sha256
+    viewer: ShortText
+    roles: list[ShortText] = Field(default_factory=list)
+    viewer_department: ShortText | None = None
+    purpose: Text
+    decided_by: ShortText
+    decision_reason: Text | None = None
+
+
+class RefuseAttachment(Command):
+    """Audit record of a refused attempt to open an attachment."""
+
+    name: ClassVar[str] = "refuse_attachment"
+    records: ClassVar[type[EventPayload]] = ev.AttachmentViewRefused
+
+    sha256: Sha256
+    viewer: ShortText
+    roles: list[ShortText] = Field(default_factory=list)
+    viewer_department: ShortText | None = None
+    purpose: Text
+    decided_by: ShortText
+    decision_reason: Text | None = None
+
+
 ALL_COMMANDS: tuple[type[Command], ...] = (
     RegisterComplaint, Acknowledge, Classify, Assign, LinkExam, StartInvestigation,
     AddTeamMember, AddEvidence, RecordFinding, PlanAction, RecordProgress, VerifyAction,
     LogCommunication, Respond, RecordFollowUp, WaiveFollowUp, Close, Withdraw, Refer, Decline,
     Reopen, ExtendDeadline, RecordDeadlineAlert, AddAttachment, RevealIdentity, RefuseIdentity,
-    RecordClusterAlert,
+    RecordClusterAlert, ViewAttachment, RefuseAttachment,
 )
 
 #: Commands only the service itself issues, after its own checks: registration (with
@@ -534,6 +565,8 @@ SERVICE_ONLY_COMMANDS: dict[str, str] = {
     RevealIdentity.name: "reveal_identity()",
     RefuseIdentity.name: "reveal_identity()",
     RecordClusterAlert.name: "record_cluster_alerts() (correlation summary)",
+    ViewAttachment.name: "read_attachment()",
+    RefuseAttachment.name: "read_attachment()",
 }
 #: Commands a clerk or a host system may submit by name.
 PUBLIC_COMMANDS: tuple[str, ...] = tuple(c.name for c in ALL_COMMANDS

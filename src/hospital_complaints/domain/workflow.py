@@ -56,6 +56,8 @@ TABLE: dict[str, dict[CaseState, CaseState | str]] = {
     "reveal_identity":     dict.fromkeys(CaseState, SAME),
     "refuse_identity":     dict.fromkeys(CaseState, SAME),
     "record_cluster_alert": dict.fromkeys(CaseState, SAME),
+    "view_attachment":     dict.fromkeys(CaseState, SAME),
+    "refuse_attachment":   dict.fromkeys(CaseState, SAME),
 }
 
 

@@ -27,9 +27,11 @@ from ..domain.commands import (
     ExtendDeadline,
     RecordClusterAlert,
     RecordDeadlineAlert,
+    RefuseAttachment,
     RefuseIdentity,
     RegisterComplaint,
     RevealIdentity,
+    ViewAttachment,
 )
 from ..domain.complaint import Attachment, Complaint, ComplaintDraft
 from ..domain.departments import DepartmentRegistry, normalise
@@ -50,6 +52,7 @@ from ..errors import (
     FieldProblem,
     GuardFailed,
     InvalidInput,
+    NotFound,
 )
 from ..plugins.manager import HCPluginManager
 from ..plugins.types import NotificationFailure, Viewer
@@ -448,6 +451,48 @@ class ComplaintService:
         for case, event in touched:
             self._notify(case, [event])
         return grants
+
+    def read_attachment(self, reference: str, sha256: str, viewer: Viewer,
+                        purpose: str) -> tuple[Attachment, Iterator[bytes]]:
+        """Open an attachment of a case: decided like identity (an attachment may show
+        who complained), recorded either way (``attachment_viewed`` or
+        ``attachment_view_refused``), then streamed decrypted. Raises :class:`AccessDenied`
+        when refused, :class:`NotFound` for an unknown attachment."""
+        reference = normalise_reference(reference)
+        if not purpose.strip():
+            raise InvalidInput("attachment", [FieldProblem("purpose", purpose, "say why you "
+                                                           "need to open the attachment")],
+                               ["  - purpose：请说明查看附件的理由"])
+        digest = sha256.removeprefix("sha256:").lower()
+        case = self.get(reference)
+        attachment = next((a for a in case.complaint.attachments if a.sha256 == digest), None)
+        if attachment is None:
+            raise NotFound(f"{reference} has no attachment with SHA-256 {digest[:12]}...",
+                           f"{reference} 没有 SHA-256 为 {digest[:12]}... 的附件")
+        department = self.access.viewer_department_id(viewer) or viewer.department
+        with self._uow_factory() as uow:
+            case = uow.cases.get(reference)
+            decision = self.access.decide(viewer, case.complaint, purpose)
+            fields: dict[str, Any] = {
+                "sha256": digest, "viewer": viewer.user, "roles": sorted(viewer.roles),
+                "viewer_department": department, "purpose": purpose,
+                "decided_by": decision.decided_by, "decision_reason": decision.reason}
+            command: Command = (ViewAttachment(**fields) if decision.allowed
+                                else RefuseAttachment(**fields))
+            event = workflow.handle(case, command, viewer.user, self.clock.now(), purpose)
+            uow.commit()
+        self._notify(case, [event])
+        if not decision.allowed:
+            raise AccessDenied(
+                f"{viewer.user} may not open attachments of {reference} (decided by "
+                f"{decision.decided_by}: {decision.reason or 'not allowed'}); the attempt is "
+                "recorded",
+                f"{viewer.user} 无权查看 {reference} 的附件（{decision.decided_by}）；"
+                "本次尝试已记录")
+        reader = getattr(self.blobs, "read_chunks", None)
+        chunks: Iterator[bytes] = reader(attachment.reference) if reader is not None \
+            else iter([self.blobs.get(attachment.reference)])
+        return attachment, chunks
 
     def _denied(self, reference: str, viewer: Viewer) -> AccessDenied:
         event = self.get(reference).events[-1]

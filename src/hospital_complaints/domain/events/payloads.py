@@ -458,6 +458,40 @@ class IdentityRevealRefused(EventPayload):
         return None
 
 
+class AttachmentViewed(EventPayload):
+    """Audit record: someone opened an attachment (its content may identify a person)."""
+
+    event_type: ClassVar[str] = "attachment_viewed"
+
+    sha256: str
+    viewer: str
+    roles: list[str] = Field(default_factory=list)
+    viewer_department: str | None = None
+    purpose: str
+    decided_by: str
+    decision_reason: str | None = None
+
+    def apply(self, case: Case, event: Event) -> None:
+        return None
+
+
+class AttachmentViewRefused(EventPayload):
+    """Audit record: an attempt to open an attachment was refused."""
+
+    event_type: ClassVar[str] = "attachment_view_refused"
+
+    sha256: str
+    viewer: str
+    roles: list[str] = Field(default_factory=list)
+    viewer_department: str | None = None
+    purpose: str
+    decided_by: str
+    decision_reason: str | None = None
+
+    def apply(self, case: Case, event: Event) -> None:
+        return None
+
+
 #: Every payload class, every version (old versions stay here for reading).
 ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     ComplaintRegistered, Acknowledged, Classified, Assigned, ExamLinked, InvestigationStarted,
@@ -465,6 +499,7 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     ActionVerified, CommunicationLogged, Responded, FollowUpRecorded, FollowUpWaived, Closed,
     Withdrawn, Referred, Declined, Reopened, DeadlineExtended, DeadlineAlertRecorded,
     AttachmentAdded, IdentityRevealed, IdentityRevealRefused, ClusterAlertRecorded,
+    AttachmentViewed, AttachmentViewRefused,
 )
 
 __all__ = [c.__name__ for c in ALL_PAYLOADS] + ["ALL_PAYLOADS", "EventPayload"]
