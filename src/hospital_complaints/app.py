@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from .services.deadlines import DeadlineService
     from .services.exports import ExportService
     from .services.imaging import ImagingService
+    from .services.notifications import NotificationService
     from .services.service import ComplaintService
-    from .storage.base import UnitOfWork
+    from .services.worker import Worker
+    from .storage.base import DeliveryQueue, Locks, UnitOfWork
     from .storage.blobs import BlobStore
     from .storage.keys import KeyRing
     from .storage.sql import SqlStore
@@ -96,6 +98,8 @@ class App:
 
             self._store = open_store(self.settings.database,
                                      migrations=self.plugins.migration_locations(self))
+        if self._store.delivery_route is None:
+            self._store.delivery_route = self.notifications.route
         return self._store
 
     @property
@@ -105,12 +109,34 @@ class App:
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work on the configured store."""
         if self.in_memory:
-            from .storage.memory import InMemoryStore, InMemoryUnitOfWork
+            from .storage.memory import InMemoryUnitOfWork
 
-            if self._memory is None:
-                self._memory = InMemoryStore()
-            return InMemoryUnitOfWork(self._memory)
+            return InMemoryUnitOfWork(self._memory_store())
         return self.store.unit_of_work()
+
+    def _memory_store(self) -> Any:
+        if self._memory is None:
+            from .storage.memory import InMemoryStore
+
+            self._memory = InMemoryStore()
+            self._memory.delivery_route = self.notifications.route
+        return self._memory
+
+    @property
+    def deliveries(self) -> DeliveryQueue:
+        """The durable notification queue (one row per event and notifier)."""
+        if self.in_memory:
+            queue: DeliveryQueue = self._memory_store().deliveries
+            return queue
+        return self.store.deliveries
+
+    @property
+    def locks(self) -> Locks:
+        """Worker locks and exam-source watermarks."""
+        if self.in_memory:
+            locks: Locks = self._memory_store().locks
+            return locks
+        return self.store.locks
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -158,6 +184,20 @@ class App:
         from .services.exports import ExportService
 
         return ExportService(self)
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        """Notifiers, the delivery queue's dispatcher, dead letters and their retry."""
+        from .services.notifications import NotificationService
+
+        return NotificationService(self)
+
+    def worker(self, **kwargs: Any) -> Worker:
+        """A background worker on this app (``hospital-complaints worker``): deliveries,
+        the deadline sweep, exam-source sync (docs/worker.md)."""
+        from .services.worker import Worker
+
+        return Worker(self, **kwargs)
 
     @cached_property
     def audit(self) -> AuditService:

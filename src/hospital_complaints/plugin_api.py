@@ -19,12 +19,15 @@ from .cli.context import get_service as cli_service
 from .cli.errors import ErrorBoundaryGroup
 from .cli.output import console, styled
 from .clock import Clock, FixedClock, SystemClock, zone
+from .correlation.evidence import EvidencePack
 from .correlation.records import ExamRecord
+from .correlation.summary import DepartmentSummary
 from .domain import taxonomy, workflow
 from .domain.case import Case
 from .domain.commands import (
     COMMAND_BY_EVENT,
     COMMAND_BY_NAME,
+    PUBLIC_COMMANDS,
     Acknowledge,
     AddEvidence,
     AddTeamMember,
@@ -70,7 +73,15 @@ from .domain.complaint import (
     Verification,
 )
 from .domain.events import Event
-from .domain.imaging import EquipmentFault, ExamEvent, ExamSource, FaultSource, RosterShift
+from .domain.imaging import (
+    EquipmentFault,
+    ExamEvent,
+    ExamSource,
+    FaultSource,
+    IncrementalExamSource,
+    RosterShift,
+)
+from .domain.notifications import Delivery, DeliveryRefused, Notifier, Recipient
 from .domain.personal import Personal, mask_dump, mask_value
 from .domain.taxonomy import (
     ActionStatus,
@@ -96,12 +107,16 @@ from .domain.validation import parse, to_invalid_input
 from .domain.views import CaseSummary, masked_event, summarize
 from .errors import (
     AccessDenied,
+    ConcurrencyConflict,
     ConfigError,
     FieldProblem,
+    GuardFailed,
     HospitalComplaintsError,
+    IllegalTransition,
     InvalidInput,
     NotFound,
     PluginError,
+    WorkflowError,
 )
 from .files import decode, load_json, read_text
 from .plugins import hookimpl
@@ -127,6 +142,7 @@ from .storage.sql.exams import ImagingRepository
 __all__ = [
     "COMMAND_BY_EVENT",
     "COMMAND_BY_NAME",
+    "PUBLIC_COMMANDS",
     "AccessDecision",
     "AccessDenied",
     "Acknowledge",
@@ -156,10 +172,14 @@ __all__ = [
     "ComplaintKind",
     "ComplaintService",
     "Complexity",
+    "ConcurrencyConflict",
     "ConfigError",
     "ContactMethod",
     "Decline",
+    "Delivery",
+    "DeliveryRefused",
     "DemoFeed",
+    "DepartmentSummary",
     "Direction",
     "EncryptedData",
     "EncryptionKeyError",
@@ -167,6 +187,7 @@ __all__ = [
     "ErrorBoundaryGroup",
     "Event",
     "EvidenceItem",
+    "EvidencePack",
     "EvidenceType",
     "ExamEvent",
     "ExamEventType",
@@ -181,9 +202,12 @@ __all__ = [
     "Finding",
     "FixedClock",
     "FollowUp",
+    "GuardFailed",
     "Harm",
     "HospitalComplaintsError",
+    "IllegalTransition",
     "ImagingRepository",
+    "IncrementalExamSource",
     "IntegrityCheck",
     "InvalidInput",
     "KeyRing",
@@ -191,6 +215,7 @@ __all__ = [
     "LogCommunication",
     "NotFound",
     "NotificationFailure",
+    "Notifier",
     "Outcome",
     "OutcomeKind",
     "PatientRef",
@@ -199,6 +224,7 @@ __all__ = [
     "PluginError",
     "PluginSettings",
     "ProgressCheck",
+    "Recipient",
     "RecordFinding",
     "RecordFollowUp",
     "RecordProgress",
@@ -224,6 +250,7 @@ __all__ = [
     "Viewer",
     "WaiveFollowUp",
     "Withdraw",
+    "WorkflowError",
     "allowed",
     "bootstrap",
     "case_deadlines",

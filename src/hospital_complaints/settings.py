@@ -79,6 +79,29 @@ class ImagingSettings(_Section):
     cluster_days: int = Field(default=7, ge=1, le=366)
 
 
+class NotificationSettings(_Section):
+    """Durable delivery (docs/notifications.md): retries, dead letters, trusted notifiers."""
+
+    max_attempts: int = Field(default=12, ge=1, le=1000)
+    backoff_s: float = Field(default=5, gt=0, le=86_400)
+    backoff_cap_s: float = Field(default=3600, gt=0, le=7 * 86_400)
+    lease_s: float = Field(default=60, ge=1, le=86_400)
+    #: notifier ids that may receive personal data (a report's complainant: never)
+    trusted: frozenset[str] = frozenset()
+
+
+class WorkerSettings(_Section):
+    """``hospital-complaints worker``: how often each job runs, and its metrics endpoint."""
+
+    poll_s: float = Field(default=1, gt=0, le=3600)
+    batch: int = Field(default=100, ge=1, le=10_000)
+    sweep_every_s: float = Field(default=300, ge=0, le=86_400)
+    sync_every_s: float = Field(default=300, ge=0, le=86_400)
+    survey_every_s: float = Field(default=300, ge=0, le=86_400)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+
 class Settings(_Section):
     """The whole tree. ``Settings()`` is the defaults; ``Settings.load()`` reads the file and
     the environment; a host may also build it field by field."""
@@ -94,6 +117,8 @@ class Settings(_Section):
     attachments: AttachmentSettings = AttachmentSettings()
     sla: SlaSettings = SlaSettings()
     imaging: ImagingSettings = ImagingSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    worker: WorkerSettings = WorkerSettings()
     #: plugin name -> its raw section (the file's [plugins.NAME] and its declared variables);
     #: validated against the plugin's model by ``bootstrap`` (``app.plugin_config(name)``)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -189,6 +214,18 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], str]] = {
     "HC_TARGET_ONSITE_MIN": (("imaging", "target_onsite_min"), "str"),
     "HC_CLUSTER_SIZE": (("imaging", "cluster_size"), "str"),
     "HC_CLUSTER_DAYS": (("imaging", "cluster_days"), "str"),
+    "HC_NOTIFY_MAX_ATTEMPTS": (("notifications", "max_attempts"), "str"),
+    "HC_NOTIFY_BACKOFF_S": (("notifications", "backoff_s"), "str"),
+    "HC_NOTIFY_BACKOFF_CAP_S": (("notifications", "backoff_cap_s"), "str"),
+    "HC_NOTIFY_LEASE_S": (("notifications", "lease_s"), "str"),
+    "HC_NOTIFY_TRUSTED": (("notifications", "trusted"), "list"),
+    "HC_WORKER_POLL_S": (("worker", "poll_s"), "str"),
+    "HC_WORKER_BATCH": (("worker", "batch"), "str"),
+    "HC_WORKER_SWEEP_EVERY_S": (("worker", "sweep_every_s"), "str"),
+    "HC_WORKER_SYNC_EVERY_S": (("worker", "sync_every_s"), "str"),
+    "HC_WORKER_SURVEY_EVERY_S": (("worker", "survey_every_s"), "str"),
+    "HC_WORKER_METRICS_PORT": (("worker", "metrics_port"), "str"),
+    "HC_WORKER_METRICS_HOST": (("worker", "metrics_host"), "str"),
 }
 #: variables that are not settings: read by the settings loader itself, or by test tooling
 OTHER_VARIABLES = {

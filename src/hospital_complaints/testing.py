@@ -25,6 +25,7 @@ from .app import App, bootstrap
 from .clock import Clock, FixedClock
 from .domain.events import Event
 from .domain.imaging import ExamEvent
+from .domain.notifications import Delivery, DeliveryRefused
 from .domain.taxonomy import ExamEventType
 from .domain.views import CaseSummary
 from .plugins import hookimpl
@@ -107,6 +108,46 @@ class RecordingNotifier:
     def hc_after_event(self, event: Event, case: CaseSummary) -> None:
         self.events.append(event)
         self.cases.append(case)
+
+
+class RecordingTransport:
+    """A durable-delivery notifier (``hc_register_notifiers``) that keeps what it is given;
+    register the object itself as a plugin. ``fail_times`` makes the next N attempts fail
+    (temporarily), ``fail_always`` every one, ``refuse`` turns failures into refusals
+    (dead letters at once).
+
+    >>> transport = RecordingTransport("hook")
+    >>> app = make_app(transport)
+    >>> app.complaints.register(complaint_draft(), actor="test")      # doctest: +SKIP
+    >>> app.worker().run(once=True)                                     # doctest: +SKIP
+    >>> [d.type for d in transport.deliveries]                          # doctest: +SKIP
+    ['complaint_registered', 'assigned']
+    """
+
+    def __init__(self, id: str = "recording", *, event_types: frozenset[str] | None = None,
+                 fail_times: int = 0, fail_always: bool = False, refuse: bool = False) -> None:
+        self.id = id
+        self.__name__ = f"transport-{id}"
+        self.description = f"test transport {id}"
+        self.event_types = event_types
+        self.fail_times = fail_times
+        self.fail_always = fail_always
+        self.refuse = refuse
+        self.deliveries: list[Delivery] = []
+        self.attempts = 0
+
+    @hookimpl
+    def hc_register_notifiers(self, register: Any) -> None:
+        register(self)
+
+    def deliver(self, delivery: Delivery) -> None:
+        self.attempts += 1
+        if self.fail_always or self.fail_times > 0:
+            self.fail_times = max(0, self.fail_times - 1)
+            if self.refuse:
+                raise DeliveryRefused(f"{self.id} refuses {delivery.id}")
+            raise ConnectionError(f"{self.id} is down")
+        self.deliveries.append(delivery)
 
 
 def grants_for(cases: Any) -> dict[str, RevealGrant]:

@@ -401,19 +401,7 @@ def audit_verify_cmd() -> None:
                    "seal; `hospital-complaints keys rotate` seals them")
 
 
-@click.group("outbox")
-def outbox_group() -> None:
-    """Notifications waiting in the transactional outbox."""
-
-
-@outbox_group.command("dispatch")
-def outbox_dispatch_cmd() -> None:
-    """Deliver notifications left undelivered (e.g. after a crash between commit and send)."""
-    n = get_service(click.get_current_context()).dispatch_pending()
-    click.echo(f"dispatched {n} events")
-
-
 def register_case_commands(cli: click.Group) -> None:
     for command in (list_cmd, show_cmd, register_cmd, act_cmd, attach_cmd, reveal_cmd,
-                    export_cmd, audit_group, outbox_group):
+                    export_cmd, audit_group):
         cli.add_command(command)

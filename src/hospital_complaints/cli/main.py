@@ -94,12 +94,14 @@ def _register_builtin_commands() -> None:
     from .exams import register_exam_commands
     from .keys import register_key_commands
     from .sla import sla
+    from .worker import register_worker_commands
 
     cli.add_command(demo_cmd)
     cli.add_command(sla)
     register_case_commands(cli)
     register_exam_commands(cli)
     register_key_commands(cli)
+    register_worker_commands(cli)
 
 
 def start() -> CliState:

@@ -71,6 +71,24 @@ class ExamSource(Protocol):
 
 
 @runtime_checkable
+class IncrementalExamSource(Protocol):
+    """An exam source that can read only what changed since a watermark (a DICOMweb
+    server queried by date, a feed with a cursor). The worker keeps the watermark per source
+    and passes it back; ``None`` means "from the beginning" (the source decides how far
+    back that is)."""
+
+    id: str
+
+    def read_exam_events(self) -> Iterator[ExamEvent]: ...
+
+    def changes_since(self, watermark: str | None) -> tuple[str, Iterator[ExamEvent]]:
+        """The new watermark, and the events since ``watermark``. The watermark is stored
+        only after every event is merged; reading a little too much is harmless (merging is
+        idempotent), reading too little loses exams: overlap when in doubt."""
+        ...
+
+
+@runtime_checkable
 class FaultSource(Protocol):
     """Something that can produce equipment faults (a CMMS, a file)."""
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..domain.complaint import CategorySuggestion, Complaint
     from ..domain.events import Event
     from ..domain.imaging import ExamSource, FaultSource
+    from ..domain.notifications import Notifier
     from ..domain.views import CaseSummary
     from ..settings import PluginSettings
     from ..sla.policy import SlaPolicy
@@ -104,6 +105,23 @@ def hc_after_event(event: Event, case: CaseSummary, app: App) -> None:
 
     Runs after the commit: raising here never rolls back or loses the case; the failure is
     stored as a ``NotificationFailure`` naming the plugin, and the other plugins still run.
+    """
+
+
+@hookspec
+def hc_register_notifiers(register: Callable[[Notifier], None], app: App) -> None:
+    """Provide transports for durable delivery (webhook, e-mail, AMQP, NATS, WeCom, SMS).
+
+    :param register: call it once per ``Notifier`` (``id``, ``description``,
+        ``deliver(delivery)``; optionally ``event_types`` and ``max_attempts``). Ids must be
+        unique and stable: each committed event gets one outbox row per notifier that wants
+        its type, written in the event's transaction, and the worker delivers it at least
+        once, in order per case, retrying with backoff (docs/notifications.md).
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section). Accept it only if needed.
+
+    A notifier receives personal data masked unless the site lists its id in
+    ``HC_NOTIFY_TRUSTED``; a report's (举报) complainant never.
     """
 
 

@@ -16,6 +16,7 @@ import pluggy
 from ..domain.complaint import CategorySuggestion, Complaint
 from ..domain.events import Event
 from ..domain.imaging import ExamSource, FaultSource
+from ..domain.notifications import Notifier
 from ..errors import PluginError
 from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
 from .types import (
@@ -243,6 +244,10 @@ class HCPluginManager:
 
     def fault_sources(self, app: Any = None) -> dict[str, FaultSource]:
         return self._collect("hc_register_fault_sources", FaultSource, app=app)
+
+    def notifiers(self, app: Any = None) -> dict[str, Notifier]:
+        """Transports for durable delivery (``hc_register_notifiers``), by id."""
+        return self._collect("hc_register_notifiers", Notifier, app=app)
 
     def exporters(self, app: Any = None) -> dict[str, Exporter]:
         return self._collect("hc_register_exporters", Exporter, app=app)

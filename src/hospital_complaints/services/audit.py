@@ -77,6 +77,7 @@ class AuditService:
                     name = "(unsealed)" if k is None else str(k)
                     seals[name] = seals.get(name, 0) + int(n)
             usage["evidence row seals"] = seals
+        usage["notification messages"] = store.deliveries.key_ids()
         blobs = self.app.blobs
         counts: dict[str, int] = {}
         if isinstance(blobs, FileBlobStore):
@@ -114,7 +115,8 @@ class AuditService:
         from ..storage.sql.seals import reseal
 
         store = self.app.store
-        parts = {"events": store.rotate(), "evidence row seals": reseal(store)}
+        parts = {"events": store.rotate(), "evidence row seals": reseal(store),
+                 "notification messages": store.deliveries.rotate()}
         blobs = self.app.blobs
         parts["attachments"] = sum(blobs.rewrite(k) for k in list(blobs.stored())) \
             if isinstance(blobs, FileBlobStore) else 0

@@ -7,7 +7,7 @@ discards everything, so a failed command leaves no partial state.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
@@ -78,6 +78,14 @@ class CaseRepository(Protocol):
         """Several cases at once (read-only use), in the order given."""
         ...
 
+    def events_by_id(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        """Stored events by id (ids not found are left out)."""
+        ...
+
+    def summaries(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The masked listing summaries (``CaseSummary`` as JSON) of these cases, now."""
+        ...
+
     def next_reference(self, prefix: str, day: date) -> str:
         """A new human-readable reference such as ``HC-20261122-0007``."""
         ...
@@ -116,3 +124,80 @@ class UnitOfWork(Protocol):
 
     def notification_failures(self, reference: str | None = None) -> list[NotificationFailure]:
         ...
+
+
+# -- durable notifications (docs/notifications.md) -------------------------------------------
+
+#: what a delivery row carries: a committed event, or a message to a person
+EVENT, MESSAGE = "event", "message"
+
+
+@dataclass(frozen=True)
+class QueuedDelivery:
+    """A delivery row as the dispatcher sees it (``payload``: a message's data, decrypted)."""
+
+    id: int
+    global_seq: int
+    event_id: str
+    complaint_ref: str
+    notifier: str
+    kind: str
+    type: str
+    status: str
+    attempts: int
+    next_attempt_s: float
+    created_s: float
+    delivered_s: float | None = None
+    last_error: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+class DeliveryQueue(Protocol):
+    """One row per (event or message, notifier), handed out with leases. Times are epoch
+    seconds on the application's clock."""
+
+    def enqueue_message(self, message_id: str, subject: str, message_type: str,
+                        notifiers: Iterable[str], payload: dict[str, Any], now_s: float,
+                        conn: Any = None) -> int: ...
+
+    def claim(self, owner: str, now_s: float, limit: int, lease_s: float,
+              notifiers: Sequence[str] | None = None) -> list[QueuedDelivery]:
+        """Lease due rows, oldest first, never two of one case and notifier out of order."""
+        ...
+
+    def delivered(self, ids: Sequence[int], owner: str, now_s: float) -> int: ...
+
+    def failed(self, row_id: int, owner: str, error: str, *,
+               retry_at_s: float | None) -> None: ...
+
+    def release(self, ids: Sequence[int], owner: str) -> None: ...
+
+    def retry(self, ids: Sequence[int] | None, now_s: float,
+              notifier: str | None = None) -> int: ...
+
+    def get(self, row_id: int) -> QueuedDelivery | None: ...
+
+    def find(self, *, status: str | None = None, notifier: str | None = None,
+             reference: str | None = None, limit: int = 100) -> list[QueuedDelivery]: ...
+
+    def counts(self, states: Sequence[str] | None = None) -> dict[tuple[str, str], int]: ...
+
+    def oldest_pending_s(self) -> float | None: ...
+
+    def key_ids(self) -> dict[str, int]: ...
+
+    def rotate(self, batch: int = 500) -> int: ...
+
+
+class Locks(Protocol):
+    """Named locks with an expiry (one worker per job), and exam-source watermarks."""
+
+    def acquire(self, name: str, owner: str, now_s: float, ttl_s: float) -> bool: ...
+
+    def holder(self, name: str) -> tuple[str, float] | None: ...
+
+    def release(self, name: str, owner: str) -> None: ...
+
+    def watermark(self, source: str) -> str | None: ...
+
+    def set_watermark(self, source: str, watermark: str, now_s: float) -> None: ...

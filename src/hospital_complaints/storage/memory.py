@@ -9,7 +9,7 @@ SQL store writes into its envelope, docs/events.md).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
@@ -23,6 +23,7 @@ from ..domain.workflow import rebuild
 from ..errors import ConcurrencyConflict, NotFound
 from ..plugins.types import NotificationFailure
 from .base import DuplicateIntake, ListingQuery
+from .memory_queue import InMemoryDeliveryQueue, InMemoryLocks
 
 
 @dataclass
@@ -33,6 +34,10 @@ class InMemoryStore:
     failures: list[NotificationFailure] = field(default_factory=list)
     outbox: dict[str, Event] = field(default_factory=dict)  # event_id -> event, insertion order
     lock: threading.Lock = field(default_factory=threading.Lock)
+    deliveries: InMemoryDeliveryQueue = field(default_factory=InMemoryDeliveryQueue)
+    locks: InMemoryLocks = field(default_factory=InMemoryLocks)
+    #: event type -> notifiers (set by the App from ``hc_register_notifiers``)
+    delivery_route: Callable[[str], Sequence[str]] | None = None
 
 
 class _Repository:
@@ -102,6 +107,16 @@ class _Repository:
                 continue
         return out
 
+    def events_by_id(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        wanted = set(event_ids)
+        with self._store.lock:
+            return {e.event_id: e for events in self._store.events.values() for e in events
+                    if e.event_id in wanted}
+
+    def summaries(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {c.reference: summarize(c).model_dump(mode="json")
+                for c in self.get_many(references)}
+
     def next_reference(self, prefix: str, day: date) -> str:
         return self.reserve_references(prefix, day, 1)[0]
 
@@ -161,6 +176,8 @@ class InMemoryUnitOfWork:
                 if new:
                     self._store.events.setdefault(ref, []).extend(new)
                     self._store.outbox.update((e.event_id, e) for e in new)
+                    if self._store.delivery_route is not None:
+                        self._store.deliveries.enqueue_events(new, self._store.delivery_route)
                 repo.seen[ref] = (case, case.version)
             self._store.idempotency.update(repo.keys)
             repo.keys.clear()

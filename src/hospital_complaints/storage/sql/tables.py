@@ -26,6 +26,9 @@ class Tables:
     failures: sa.Table
     chain_head: sa.Table
     outbox: sa.Table
+    deliveries: sa.Table | None = None
+    worker_locks: sa.Table | None = None
+    sync_watermarks: sa.Table | None = None
     exams: sa.Table | None = None
     faults: sa.Table | None = None
     shifts: sa.Table | None = None
@@ -107,9 +110,44 @@ def make_tables(prefix: str = "hc_", schema: str | None = None) -> Tables:
         sa.Column("event_id", sa.String(200), nullable=False, unique=True),
         sa.Column("complaint_ref", sa.String(200), nullable=False),
     )
+    deliveries = sa.Table(  # migration 0007
+        f"{prefix}deliveries", md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                  autoincrement=True),
+        sa.Column("global_seq", sa.BigInteger, nullable=False),
+        sa.Column("event_id", sa.String(200), nullable=False),
+        sa.Column("complaint_ref", sa.String(200), nullable=False),
+        sa.Column("notifier", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(12), nullable=False),
+        sa.Column("type", sa.String(100), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_s", sa.Double, nullable=False),
+        sa.Column("leased_until_s", sa.Double, nullable=True),
+        sa.Column("lease_owner", sa.String(200), nullable=True),
+        sa.Column("created_s", sa.Double, nullable=False),
+        sa.Column("delivered_s", sa.Double, nullable=True),
+        sa.Column("last_error", LongText, nullable=True),
+        sa.Column("payload", LongText, nullable=True),
+        sa.Column("key_id", sa.String(16), nullable=True),
+        sa.UniqueConstraint("event_id", "notifier"),
+    )
+    worker_locks = sa.Table(
+        f"{prefix}worker_locks", md,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("owner", sa.String(200), nullable=False),
+        sa.Column("expires_s", sa.Double, nullable=False),
+    )
+    sync_watermarks = sa.Table(
+        f"{prefix}sync_watermarks", md,
+        sa.Column("source", sa.String(200), primary_key=True),
+        sa.Column("watermark", sa.String(200), nullable=False),
+        sa.Column("updated_s", sa.Double, nullable=False),
+    )
     exams, faults, shifts, complaint_exams = imaging_tables(md, prefix)
     return Tables(md, events, cases, idempotency, counters, failures, chain_head, outbox,
-                  exams, faults, shifts, complaint_exams)
+                  deliveries, worker_locks, sync_watermarks, exams, faults, shifts,
+                  complaint_exams)
 
 
 def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa.Table,

@@ -12,9 +12,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -39,6 +40,7 @@ from ...plugins.types import NotificationFailure
 from ..base import DuplicateIntake, ListingQuery
 from .chain import global_hash, row_hash
 from .crypto import KeyRing, merge_personal, split_personal
+from .deliveries import SqlDeliveryQueue, SqlLocks
 from .errors import DatabaseUnreachable, EncryptionKeyError, SchemaTooNew, StorageError
 from .tables import GENESIS, Tables, make_tables
 
@@ -97,6 +99,19 @@ class SqlStore:
             )
         self.tables: Tables = make_tables(table_prefix, schema)
         self.engine: Engine = self._make_engine(echo)
+        #: event type -> the notifiers that get a delivery of it (set by the App from
+        #: ``hc_register_notifiers``); ``None``: no durable notifications
+        self.delivery_route: Callable[[str], Sequence[str]] | None = None
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveryQueue:
+        """The durable notification queue (``storage/sql/deliveries.py``)."""
+        return SqlDeliveryQueue(self)
+
+    @cached_property
+    def locks(self) -> SqlLocks:
+        """Worker locks and exam-source watermarks."""
+        return SqlLocks(self)
 
     # -- engine ----------------------------------------------------------------------------
 
@@ -487,6 +502,32 @@ class _SqlRepository:
                 found[ref] = rebuild([self._store.event_from_row(r) for r in group])
         return [found[r] for r in references if r in found]
 
+    def events_by_id(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        e = self._store.tables.events
+        out: dict[str, Event] = {}
+        ids = list(event_ids)
+        with self._store.read() as conn:
+            for i in range(0, len(ids), 500):
+                for row in conn.execute(sa.select(e).where(e.c.event_id.in_(ids[i:i + 500]))):
+                    event = self._store.event_from_row(dict(row._mapping))
+                    out[event.event_id] = event
+        return out
+
+    def summaries(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+        c = self._store.tables.cases
+        refs = list(references)
+        out: dict[str, dict[str, Any]] = {}
+        with self._store.read() as conn:
+            for i in range(0, len(refs), 500):
+                for ref, summary in conn.execute(sa.select(c.c.reference, c.c.summary)
+                                                 .where(c.c.reference.in_(refs[i:i + 500]))):
+                    if summary is not None:
+                        out[ref] = json.loads(summary)
+        missing = [r for r in refs if r not in out]
+        for case in self.get_many(missing):  # a row not yet refreshed (open_store fills them)
+            out[case.reference] = summarize(case).model_dump(mode="json")
+        return out
+
     def next_reference(self, prefix: str, day: date) -> str:
         return self.reserve_references(prefix, day, 1)[0]
 
@@ -618,6 +659,8 @@ class SqlUnitOfWork:
         conn.execute(sa.insert(t.outbox), [
             {"global_seq": r["global_seq"], "event_id": r["event_id"],
              "complaint_ref": r["complaint_ref"]} for r in rows])
+        if self._store.delivery_route is not None:
+            self._store.deliveries.enqueue_events(conn, rows, self._store.delivery_route)
         existing = [ref for ref in heads if repo.seen[ref][1] != 0]
         if existing:
             conn.execute(sa.update(t.cases).where(t.cases.c.reference == sa.bindparam("ref"))
