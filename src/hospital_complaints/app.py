@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .services.imaging import ImagingService
     from .services.notifications import NotificationService
     from .services.service import ComplaintService
+    from .services.surveys import SurveyService
     from .services.worker import Worker
     from .storage.base import DeliveryQueue, Locks, UnitOfWork
     from .storage.blobs import BlobStore
@@ -191,6 +192,13 @@ class App:
         from .services.notifications import NotificationService
 
         return NotificationService(self)
+
+    @cached_property
+    def surveys(self) -> SurveyService:
+        """Questionnaires, invitations with one-time links, answers, results (docs/surveys.md)."""
+        from .services.surveys import SurveyService
+
+        return SurveyService(self)
 
     def worker(self, **kwargs: Any) -> Worker:
         """A background worker on this app (``hospital-complaints worker``): deliveries,

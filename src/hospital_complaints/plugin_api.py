@@ -81,7 +81,7 @@ from .domain.imaging import (
     IncrementalExamSource,
     RosterShift,
 )
-from .domain.notifications import Delivery, DeliveryRefused, Notifier, Recipient
+from .domain.notifications import Delivery, DeliveryRefused, ExamContact, Notifier, Recipient
 from .domain.personal import Personal, mask_dump, mask_value
 from .domain.taxonomy import (
     ActionStatus,
@@ -189,6 +189,7 @@ __all__ = [
     "EvidenceItem",
     "EvidencePack",
     "EvidenceType",
+    "ExamContact",
     "ExamEvent",
     "ExamEventType",
     "ExamLink",

@@ -32,6 +32,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -90,6 +91,36 @@ class NotificationSettings(_Section):
     trusted: frozenset[str] = frozenset()
 
 
+class SurveySettings(_Section):
+    """Patient surveys (docs/surveys.md). Off until ``base_url`` says where the HTTP
+    adapter's public pages are (the link patients open)."""
+
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    dir: Path | None = None
+    link_days: int = Field(default=14, ge=1, le=365)
+    quiet_hours: str = Field(default="21:00-08:00",
+                             pattern=r"^(|[0-2]\d:[0-5]\d-[0-2]\d:[0-5]\d)$")
+    exam_questionnaire: str = "post-exam"
+    case_questionnaire: str = "follow-up"
+    exam_triggers: frozenset[str] = frozenset({"report_final", "long_wait"})
+    case_triggers: frozenset[str] = frozenset({"responded", "closed"})
+
+    @field_validator("exam_triggers", "case_triggers")
+    @classmethod
+    def _known(cls, v: frozenset[str], info: ValidationInfo) -> frozenset[str]:
+        allowed = EXAM_TRIGGERS if info.field_name == "exam_triggers" else CASE_TRIGGERS
+        bad = sorted(v - allowed)
+        if bad:
+            raise ValueError(f"{', '.join(bad)} unknown; allowed: {', '.join(sorted(allowed))}")
+        return v
+
+
+#: what invites a patient to a survey: an exam's final report or long wait; a case answered
+#: (答复) or closed
+EXAM_TRIGGERS = frozenset({"report_final", "long_wait"})
+CASE_TRIGGERS = frozenset({"responded", "closed"})
+
+
 class WorkerSettings(_Section):
     """``hospital-complaints worker``: how often each job runs, and its metrics endpoint."""
 
@@ -119,6 +150,7 @@ class Settings(_Section):
     imaging: ImagingSettings = ImagingSettings()
     notifications: NotificationSettings = NotificationSettings()
     worker: WorkerSettings = WorkerSettings()
+    surveys: SurveySettings = SurveySettings()
     #: plugin name -> its raw section (the file's [plugins.NAME] and its declared variables);
     #: validated against the plugin's model by ``bootstrap`` (``app.plugin_config(name)``)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -219,6 +251,12 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], str]] = {
     "HC_NOTIFY_BACKOFF_CAP_S": (("notifications", "backoff_cap_s"), "str"),
     "HC_NOTIFY_LEASE_S": (("notifications", "lease_s"), "str"),
     "HC_NOTIFY_TRUSTED": (("notifications", "trusted"), "list"),
+    "HC_SURVEY_BASE_URL": (("surveys", "base_url"), "str"),
+    "HC_SURVEY_DIR": (("surveys", "dir"), "str"),
+    "HC_SURVEY_LINK_DAYS": (("surveys", "link_days"), "str"),
+    "HC_SURVEY_QUIET_HOURS": (("surveys", "quiet_hours"), "str"),
+    "HC_SURVEY_EXAM_TRIGGERS": (("surveys", "exam_triggers"), "list"),
+    "HC_SURVEY_CASE_TRIGGERS": (("surveys", "case_triggers"), "list"),
     "HC_WORKER_POLL_S": (("worker", "poll_s"), "str"),
     "HC_WORKER_BATCH": (("worker", "batch"), "str"),
     "HC_WORKER_SWEEP_EVERY_S": (("worker", "sweep_every_s"), "str"),

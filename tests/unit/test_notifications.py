@@ -282,7 +282,7 @@ def test_an_unknown_job_is_refused_with_the_allowed_list() -> None:
     app = _app()
     with pytest.raises(InvalidInput) as bad:
         app.worker(jobs={"deliver", "polish"})
-    assert "one of: deliver, sweep, sync" in bad.value.en
+    assert "one of: deliver, surveys, sweep, sync" in bad.value.en
 
 
 def test_on_sqlite_a_second_worker_stands_by(tmp_path: Path) -> None:

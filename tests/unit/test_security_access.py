@@ -90,6 +90,7 @@ def _run_everything(svc: Any) -> dict[str, Any]:
         "migrations": pm.migration_locations(), "commands": sorted(group.commands),
         "encrypted": sorted(pm.encrypted_data()), "settings": sorted(pm.plugin_settings()),
         "demo": pm.demo_exam_feed(None, []),
+        "notifiers": sorted(pm.notifiers()), "contact": pm.exam_contact("A1"),
         "suggestions": pm.suggest_categories(case.complaint),
         "events": [(e.type, e.actor) for r in (case.reference, report.reference)
                    for e in svc.get(r).events],

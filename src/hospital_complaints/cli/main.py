@@ -94,6 +94,7 @@ def _register_builtin_commands() -> None:
     from .exams import register_exam_commands
     from .keys import register_key_commands
     from .sla import sla
+    from .surveys import register_survey_commands
     from .worker import register_worker_commands
 
     cli.add_command(demo_cmd)
@@ -102,6 +103,7 @@ def _register_builtin_commands() -> None:
     register_exam_commands(cli)
     register_key_commands(cli)
     register_worker_commands(cli)
+    register_survey_commands(cli)
 
 
 def start() -> CliState:

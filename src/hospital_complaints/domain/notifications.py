@@ -123,3 +123,12 @@ class Backoff:
         ceiling = min(self.cap_s, self.base_s * float(2 ** min(max(0, attempt - 1), 60)))
         r = float((rng or random).random())
         return ceiling / 2 + r * ceiling / 2
+
+
+@dataclass(frozen=True)
+class ExamContact:
+    """How to reach the patient of an exam, and whether they agreed to be contacted
+    (``hc_exam_contact``: the HIS knows; the exam table keeps no identity)."""
+
+    recipient: Recipient
+    consented: bool

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..domain.complaint import CategorySuggestion, Complaint
     from ..domain.events import Event
     from ..domain.imaging import ExamSource, FaultSource
-    from ..domain.notifications import Notifier
+    from ..domain.notifications import ExamContact, Notifier
     from ..domain.views import CaseSummary
     from ..settings import PluginSettings
     from ..sla.policy import SlaPolicy
@@ -122,6 +122,18 @@ def hc_register_notifiers(register: Callable[[Notifier], None], app: App) -> Non
 
     A notifier receives personal data masked unless the site lists its id in
     ``HC_NOTIFY_TRUSTED``; a report's (举报) complainant never.
+    """
+
+
+@hookspec(firstresult=True)
+def hc_exam_contact(accession_number: str, app: App) -> ExamContact | None:
+    """How to reach the patient of an exam for a survey invitation, and whether they agreed.
+
+    :param accession_number: the exam (the exam table keeps no patient identity; the HIS or
+        RIS knows who it was).
+    :param app: the application. Accept it only if needed.
+    :returns: an ``ExamContact`` (recipient, consented), or ``None`` when this plugin cannot
+        tell. Without an answer, or without consent, no invitation is made.
     """
 
 

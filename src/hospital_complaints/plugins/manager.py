@@ -16,7 +16,7 @@ import pluggy
 from ..domain.complaint import CategorySuggestion, Complaint
 from ..domain.events import Event
 from ..domain.imaging import ExamSource, FaultSource
-from ..domain.notifications import Notifier
+from ..domain.notifications import ExamContact, Notifier
 from ..errors import PluginError
 from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
 from .types import (
@@ -248,6 +248,14 @@ class HCPluginManager:
     def notifiers(self, app: Any = None) -> dict[str, Notifier]:
         """Transports for durable delivery (``hc_register_notifiers``), by id."""
         return self._collect("hc_register_notifiers", Notifier, app=app)
+
+    def exam_contact(self, accession_number: str, app: Any = None) -> ExamContact | None:
+        """The first plugin's answer to ``hc_exam_contact`` (``None``: nobody knows)."""
+        found = self._pm.hook.hc_exam_contact(accession_number=accession_number, app=app)
+        if found is not None and not isinstance(found, ExamContact):
+            raise PluginError(f"hc_exam_contact returned {type(found).__name__}, "
+                              "expected ExamContact")
+        return found
 
     def exporters(self, app: Any = None) -> dict[str, Exporter]:
         return self._collect("hc_register_exporters", Exporter, app=app)

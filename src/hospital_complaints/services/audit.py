@@ -78,6 +78,7 @@ class AuditService:
                     seals[name] = seals.get(name, 0) + int(n)
             usage["evidence row seals"] = seals
         usage["notification messages"] = store.deliveries.key_ids()
+        usage["survey answers"] = store.surveys.key_ids()
         blobs = self.app.blobs
         counts: dict[str, int] = {}
         if isinstance(blobs, FileBlobStore):
@@ -116,7 +117,8 @@ class AuditService:
 
         store = self.app.store
         parts = {"events": store.rotate(), "evidence row seals": reseal(store),
-                 "notification messages": store.deliveries.rotate()}
+                 "notification messages": store.deliveries.rotate(),
+                 "survey answers": store.surveys.rotate()}
         blobs = self.app.blobs
         parts["attachments"] = sum(blobs.rewrite(k) for k in list(blobs.stored())) \
             if isinstance(blobs, FileBlobStore) else 0

@@ -198,10 +198,11 @@ class NotificationService:
     # -- messages to people (survey invitations) ---------------------------------------------
 
     def send_message(self, message_type: str, subject: str, data: dict[str, Any], *,
-                     recipient: Recipient | None = None, message_id: str | None = None) -> str:
+                     recipient: Recipient | None = None, message_id: str | None = None,
+                     due: datetime | None = None) -> str:
         """Queue a message to a person through every notifier that lists ``message_type``
-        in its ``event_types``. ``message_id`` makes queuing idempotent (a second call with
-        it adds nothing). Returns the message id."""
+        in its ``event_types``, to be sent from ``due`` (default now). ``message_id`` makes
+        queuing idempotent (a second call with it adds nothing). Returns the message id."""
         message_id = message_id or f"msg-{uuid.uuid4()}"
         targets = [nid for nid, n in self.notifiers.items()
                    if wants(n, message_type, message=True)]
@@ -211,7 +212,7 @@ class NotificationService:
             payload["recipient"] = {"name": recipient.name, "phone": recipient.phone,
                                     "email": recipient.email, "language": recipient.language}
         self.queue.enqueue_message(message_id, subject, message_type, targets, payload,
-                                   self._now_s())
+                                   due.timestamp() if due is not None else self._now_s())
         return message_id
 
     # -- the outbox, for people ----------------------------------------------------------------

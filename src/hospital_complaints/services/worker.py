@@ -8,6 +8,8 @@ One loop runs every job that is due:
   after deadlines, which reach notifiers as events; every ``HC_WORKER_SWEEP_EVERY_S``;
 - ``sync``: every registered exam source, incrementally from its stored watermark; every
   ``HC_WORKER_SYNC_EVERY_S``;
+- ``surveys``: invitations for exams reported or kept waiting since the last run (when surveys
+  are on, ``HC_SURVEY_BASE_URL``); every ``HC_WORKER_SURVEY_EVERY_S``;
 - any job a plugin adds with ``register_job`` (surveys, connectors).
 
 Several workers may share a PostgreSQL or MariaDB database: deliveries are leased row by row
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DELIVER, SWEEP, SYNC = "deliver", "sweep", "sync"
+DELIVER, SWEEP, SYNC, SURVEYS = "deliver", "sweep", "sync", "surveys"
 SQLITE_LOCK = "worker"
 
 
@@ -82,6 +84,8 @@ class Worker:
         self.jobs: dict[str, Job] = {}
         self.register_job(Job(SWEEP, settings.sweep_every_s, self._sweep))
         self.register_job(Job(SYNC, settings.sync_every_s, self._sync))
+        self.register_job(Job(SURVEYS, settings.survey_every_s if app.surveys.enabled else 0,
+                              self._surveys))
         self.enabled = jobs if jobs is not None else {DELIVER, *self.jobs}
         unknown = self.enabled - {DELIVER, *self.jobs}
         if unknown:
@@ -209,6 +213,11 @@ class Worker:
         read = self.app.imaging.sync(incremental=True)
         parts = ", ".join(f"{sid} {n}" for sid, n in sorted(read.items()))
         return f"sync: exam events read: {parts} (已同步检查事件)"
+
+    def _surveys(self) -> str:
+        made = self.app.surveys.run_exam_triggers()
+        parts = ", ".join(f"{k} {n}" for k, n in sorted(made.items())) or "none enabled"
+        return f"surveys: exam invitations made: {parts} (已发出检查后问卷邀请)"
 
     # -- locks -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from ..domain.case import Case
 from ..domain.events import Event
 from ..errors import HospitalComplaintsError
 from ..plugins.types import NotificationFailure
+from ..surveys.records import SurveyInvitation, SurveyResponse
 
 
 class DuplicateIntake(HospitalComplaintsError):
@@ -201,3 +202,25 @@ class Locks(Protocol):
     def watermark(self, source: str) -> str | None: ...
 
     def set_watermark(self, source: str, watermark: str, now_s: float) -> None: ...
+
+
+# -- patient surveys (docs/surveys.md) ---------------------------------------------------------
+
+
+class SurveyStore(Protocol):
+    def add_invitation(self, invitation: SurveyInvitation) -> bool: ...
+
+    def invitation(self, *, token_hash: str | None = None, invitation_id: str | None = None,
+                   subject: tuple[str, str, str] | None = None) -> SurveyInvitation | None: ...
+
+    def answer(self, invitation: SurveyInvitation, response: SurveyResponse) -> bool: ...
+
+    def responses(self, from_s: float | None = None, to_s: float | None = None,
+                  questionnaire: str | None = None) -> list[SurveyResponse]: ...
+
+    def invitations(self, from_s: float | None = None, to_s: float | None = None,
+                    questionnaire: str | None = None) -> list[SurveyInvitation]: ...
+
+    def key_ids(self) -> dict[str, int]: ...
+
+    def rotate(self, batch: int = 500) -> int: ...

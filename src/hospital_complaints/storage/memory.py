@@ -23,7 +23,7 @@ from ..domain.workflow import rebuild
 from ..errors import ConcurrencyConflict, NotFound
 from ..plugins.types import NotificationFailure
 from .base import DuplicateIntake, ListingQuery
-from .memory_queue import InMemoryDeliveryQueue, InMemoryLocks
+from .memory_queue import InMemoryDeliveryQueue, InMemoryLocks, InMemorySurveyStore
 
 
 @dataclass
@@ -36,6 +36,7 @@ class InMemoryStore:
     lock: threading.Lock = field(default_factory=threading.Lock)
     deliveries: InMemoryDeliveryQueue = field(default_factory=InMemoryDeliveryQueue)
     locks: InMemoryLocks = field(default_factory=InMemoryLocks)
+    surveys: InMemorySurveyStore = field(default_factory=InMemorySurveyStore)
     #: event type -> notifiers (set by the App from ``hc_register_notifiers``)
     delivery_route: Callable[[str], Sequence[str]] | None = None
 

@@ -1,4 +1,4 @@
-"""The delivery queue, locks and watermarks of the in-memory store: the same behaviour as
+"""The delivery queue, locks, watermarks and surveys of the in-memory store: the same behaviour as
 ``storage/sql/deliveries.py`` (leases, order per case and notifier, dead letters), for tests,
 trials and embedding without a database."""
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from ..domain.events import Event
 from ..domain.notifications import DEAD, DELIVERED, PENDING
+from ..surveys.records import SurveyInvitation, SurveyResponse
 from .base import EVENT, MESSAGE, QueuedDelivery
 
 
@@ -194,3 +195,63 @@ class InMemoryLocks:
     def set_watermark(self, source: str, watermark: str, now_s: float) -> None:
         with self._lock:
             self._marks[source] = watermark
+
+
+class InMemorySurveyStore:
+    """Survey invitations and responses in dictionaries (``memory://``)."""
+
+    def __init__(self) -> None:
+        self._inv: dict[str, SurveyInvitation] = {}
+        self._resp: list[SurveyResponse] = []
+        self._lock = threading.Lock()
+
+    def add_invitation(self, invitation: SurveyInvitation) -> bool:
+        with self._lock:
+            key = (invitation.questionnaire, invitation.subject_kind, invitation.subject)
+            if any((i.questionnaire, i.subject_kind, i.subject) == key
+                   for i in self._inv.values()):
+                return False
+            self._inv[invitation.id] = invitation
+            return True
+
+    def invitation(self, *, token_hash: str | None = None, invitation_id: str | None = None,
+                   subject: tuple[str, str, str] | None = None) -> SurveyInvitation | None:
+        with self._lock:
+            for i in self._inv.values():
+                if (token_hash is not None and i.token_hash == token_hash) \
+                        or (invitation_id is not None and i.id == invitation_id) \
+                        or (subject is not None
+                            and (i.questionnaire, i.subject_kind, i.subject) == subject):
+                    return i
+        return None
+
+    def answer(self, invitation: SurveyInvitation, response: SurveyResponse) -> bool:
+        with self._lock:
+            current = self._inv.get(invitation.id)
+            if current is None or current.answered_s is not None:
+                return False
+            self._inv[invitation.id] = replace(current, answered_s=response.answered_s)
+            self._resp.append(response)
+            return True
+
+    def responses(self, from_s: float | None = None, to_s: float | None = None,
+                  questionnaire: str | None = None) -> list[SurveyResponse]:
+        with self._lock:
+            return [r for r in self._resp
+                    if (from_s is None or r.answered_s >= from_s)
+                    and (to_s is None or r.answered_s < to_s)
+                    and (questionnaire is None or r.questionnaire == questionnaire)]
+
+    def invitations(self, from_s: float | None = None, to_s: float | None = None,
+                    questionnaire: str | None = None) -> list[SurveyInvitation]:
+        with self._lock:
+            return [i for i in self._inv.values()
+                    if (from_s is None or i.created_s >= from_s)
+                    and (to_s is None or i.created_s < to_s)
+                    and (questionnaire is None or i.questionnaire == questionnaire)]
+
+    def key_ids(self) -> dict[str, int]:
+        return {}
+
+    def rotate(self, batch: int = 500) -> int:
+        return 0

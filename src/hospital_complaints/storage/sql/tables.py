@@ -29,6 +29,8 @@ class Tables:
     deliveries: sa.Table | None = None
     worker_locks: sa.Table | None = None
     sync_watermarks: sa.Table | None = None
+    survey_invitations: sa.Table | None = None
+    survey_responses: sa.Table | None = None
     exams: sa.Table | None = None
     faults: sa.Table | None = None
     shifts: sa.Table | None = None
@@ -144,10 +146,44 @@ def make_tables(prefix: str = "hc_", schema: str | None = None) -> Tables:
         sa.Column("watermark", sa.String(200), nullable=False),
         sa.Column("updated_s", sa.Double, nullable=False),
     )
+    survey_invitations = sa.Table(  # migration 0008
+        f"{prefix}survey_invitations", md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("questionnaire", sa.String(40), nullable=False),
+        sa.Column("subject_kind", sa.String(8), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("trigger", sa.String(40), nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("language", sa.String(8), nullable=False),
+        sa.Column("modality", sa.String(8), nullable=True),
+        sa.Column("department", sa.String(200), nullable=True),
+        sa.Column("created_s", sa.Double, nullable=False),
+        sa.Column("send_after_s", sa.Double, nullable=False),
+        sa.Column("expires_s", sa.Double, nullable=False),
+        sa.Column("answered_s", sa.Double, nullable=True),
+        sa.UniqueConstraint("questionnaire", "subject_kind", "subject"),
+    )
+    survey_responses = sa.Table(
+        f"{prefix}survey_responses", md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                  autoincrement=True),
+        sa.Column("invitation_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("questionnaire", sa.String(40), nullable=False),
+        sa.Column("questionnaire_version", sa.String(20), nullable=False),
+        sa.Column("subject_kind", sa.String(8), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("modality", sa.String(8), nullable=True),
+        sa.Column("department", sa.String(200), nullable=True),
+        sa.Column("language", sa.String(8), nullable=False),
+        sa.Column("answered_s", sa.Double, nullable=False),
+        sa.Column("satisfaction", sa.Integer, nullable=True),
+        sa.Column("answers", LongText, nullable=False),
+        sa.Column("key_id", sa.String(16), nullable=False),
+    )
     exams, faults, shifts, complaint_exams = imaging_tables(md, prefix)
     return Tables(md, events, cases, idempotency, counters, failures, chain_head, outbox,
-                  deliveries, worker_locks, sync_watermarks, exams, faults, shifts,
-                  complaint_exams)
+                  deliveries, worker_locks, sync_watermarks, survey_invitations,
+                  survey_responses, exams, faults, shifts, complaint_exams)
 
 
 def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa.Table,
@@ -186,6 +222,9 @@ def imaging_tables(md: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa
         # migration 0004: covering index of the correlation scans (evidence, summary)
         sa.Index(f"{prefix}exams_day_cells", "local_day", "modality", "station", "local_hour",
                  "wait_min", "slip_min", "report_min"),
+        # migration 0008: the survey job's incremental scans
+        sa.Index(f"{prefix}exams_final", "final_s"),
+        sa.Index(f"{prefix}exams_started", "started_s"),
     )
     faults = sa.Table(
         f"{prefix}equipment_faults", md,

@@ -42,6 +42,7 @@ from .chain import global_hash, row_hash
 from .crypto import KeyRing, merge_personal, split_personal
 from .deliveries import SqlDeliveryQueue, SqlLocks
 from .errors import DatabaseUnreachable, EncryptionKeyError, SchemaTooNew, StorageError
+from .surveys import SqlSurveyStore
 from .tables import GENESIS, Tables, make_tables
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -107,6 +108,11 @@ class SqlStore:
     def deliveries(self) -> SqlDeliveryQueue:
         """The durable notification queue (``storage/sql/deliveries.py``)."""
         return SqlDeliveryQueue(self)
+
+    @cached_property
+    def surveys(self) -> SqlSurveyStore:
+        """Survey invitations and responses (``storage/sql/surveys.py``)."""
+        return SqlSurveyStore(self)
 
     @cached_property
     def locks(self) -> SqlLocks:

@@ -33,6 +33,16 @@ class ImagingLookups(ImagingTuning):
         exam = self.exam(accession_number)
         return [] if exam is None else timeline_of(exam)
 
+    def exams_since(self, milestone: str, since_s: int, limit: int = 1000) -> list[ExamRecord]:
+        """Exams whose ``milestone`` (``final``, ``started`` ...) came after ``since_s`` (UTC
+        epoch seconds), in that milestone's order: a job's incremental scan."""
+        e = self.exams
+        col = e.c[f"{milestone}_s"]
+        with self._read() as conn:
+            rows = conn.execute(sa.select(e).where(col > since_s)
+                                .order_by(col, e.c.accession_number).limit(limit)).all()
+        return [self._record(r._mapping) for r in rows]
+
     def exams_for_patient(self, patient_id: str, start: datetime,
                           end: datetime) -> list[ExamRecord]:
         e = self.exams
