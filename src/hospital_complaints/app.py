@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .services.service import ComplaintService
     from .services.surveys import SurveyService
     from .services.worker import Worker
+    from .services.workorders import WorkOrderService
     from .storage.base import DeliveryQueue, Locks, UnitOfWork
     from .storage.blobs import BlobStore
     from .storage.keys import KeyRing
@@ -192,6 +193,13 @@ class App:
         from .services.notifications import NotificationService
 
         return NotificationService(self)
+
+    @cached_property
+    def workorders(self) -> WorkOrderService:
+        """Hotline work orders: profiles, limits, supervision, the three rates, merging."""
+        from .services.workorders import WorkOrderService
+
+        return WorkOrderService(self)
 
     @cached_property
     def surveys(self) -> SurveyService:

@@ -126,6 +126,7 @@ from .plugins.types import (
     EncryptedData,
     Exporter,
     IntegrityCheck,
+    Job,
     NotificationFailure,
     Routing,
     Viewer,
@@ -133,6 +134,7 @@ from .plugins.types import (
 from .services.access import RevealGrant
 from .services.imaging import ExamTransaction
 from .services.service import CaseFilter, ComplaintService
+from .services.surveys import SurveyLinkError
 from .settings import PluginSettings, Settings
 from .sla import case_deadlines
 from .storage.keys import EncryptionKeyError, KeyRing
@@ -211,6 +213,7 @@ __all__ = [
     "IncrementalExamSource",
     "IntegrityCheck",
     "InvalidInput",
+    "Job",
     "KeyRing",
     "LinkExam",
     "LogCommunication",
@@ -243,6 +246,7 @@ __all__ = [
     "SqlStore",
     "StaffRef",
     "StartInvestigation",
+    "SurveyLinkError",
     "SystemClock",
     "TeamMember",
     "TeamRole",

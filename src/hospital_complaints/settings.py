@@ -121,6 +121,41 @@ EXAM_TRIGGERS = frozenset({"report_final", "long_wait"})
 CASE_TRIGGERS = frozenset({"responded", "closed"})
 
 
+class WorkOrderSettings(_Section):
+    """Hotline work orders (docs/workorders.md): which regional profile applies to which
+    platform, and how the three rates are counted."""
+
+    profiles_dir: Path | None = None
+    #: platform (the work order's ``transferred_from``) -> profile id
+    platform_profiles: dict[str, str] = Field(default_factory=lambda: {
+        "12320": "beijing-12320", "12345": "shandong-12345-2020"})
+    default_profile: str = "beijing-12320"
+    default_sign_within: str = Field(default="1wd", pattern=r"^\d{1,4}(wd|d|h)$")
+    basically_weight: float = Field(default=1.0, ge=0, le=1)
+    weights: tuple[float, float, float] | None = None
+    duplicate_window_days: int = Field(default=30, ge=1, le=366)
+
+    @field_validator("platform_profiles", mode="before")
+    @classmethod
+    def _pairs(cls, v: Any) -> Any:
+        if isinstance(v, list):  # HC_WORKORDER_PLATFORM_PROFILES=12320=beijing-12320,...
+            out = {}
+            for item in v:
+                platform, sep, profile = str(item).partition("=")
+                if not sep or not platform.strip() or not profile.strip():
+                    raise ValueError(f"{item!r} is not PLATFORM=PROFILE")
+                out[platform.strip()] = profile.strip()
+            return out
+        return v
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _three(cls, v: Any) -> Any:
+        if isinstance(v, list) and len(v) != 3:
+            raise ValueError("three weights: response,resolution,satisfaction")
+        return v
+
+
 class WorkerSettings(_Section):
     """``hospital-complaints worker``: how often each job runs, and its metrics endpoint."""
 
@@ -151,6 +186,7 @@ class Settings(_Section):
     notifications: NotificationSettings = NotificationSettings()
     worker: WorkerSettings = WorkerSettings()
     surveys: SurveySettings = SurveySettings()
+    workorders: WorkOrderSettings = WorkOrderSettings()
     #: plugin name -> its raw section (the file's [plugins.NAME] and its declared variables);
     #: validated against the plugin's model by ``bootstrap`` (``app.plugin_config(name)``)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -257,6 +293,13 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], str]] = {
     "HC_SURVEY_QUIET_HOURS": (("surveys", "quiet_hours"), "str"),
     "HC_SURVEY_EXAM_TRIGGERS": (("surveys", "exam_triggers"), "list"),
     "HC_SURVEY_CASE_TRIGGERS": (("surveys", "case_triggers"), "list"),
+    "HC_WORKORDER_PROFILES_DIR": (("workorders", "profiles_dir"), "str"),
+    "HC_WORKORDER_PLATFORM_PROFILES": (("workorders", "platform_profiles"), "list"),
+    "HC_WORKORDER_DEFAULT_PROFILE": (("workorders", "default_profile"), "str"),
+    "HC_WORKORDER_SIGN_WITHIN": (("workorders", "default_sign_within"), "str"),
+    "HC_WORKORDER_BASICALLY_WEIGHT": (("workorders", "basically_weight"), "str"),
+    "HC_WORKORDER_WEIGHTS": (("workorders", "weights"), "list"),
+    "HC_WORKORDER_DUPLICATE_DAYS": (("workorders", "duplicate_window_days"), "str"),
     "HC_WORKER_POLL_S": (("worker", "poll_s"), "str"),
     "HC_WORKER_BATCH": (("worker", "batch"), "str"),
     "HC_WORKER_SWEEP_EVERY_S": (("worker", "sweep_every_s"), "str"),
@@ -336,6 +379,11 @@ _ALLOWED_EN = {
 }
 
 
+#: keys whose values are never shown in a settings error (any plugin's section too)
+_SECRET_WORDS = frozenset({"secret", "secrets", "password", "passwd", "token", "key", "keys",
+                           "header", "headers", "credential", "credentials"})
+
+
 def settings_error(exc: ValidationError, sources: Mapping[tuple[str, ...], str]) -> ConfigError:
     """A :class:`ConfigError` naming each bad variable (or file key), its value and what is
     allowed. Secret values (keys) are never shown."""
@@ -343,7 +391,8 @@ def settings_error(exc: ValidationError, sources: Mapping[tuple[str, ...], str])
     for err in exc.errors(include_url=False):
         path = tuple(str(p) for p in err["loc"])
         where = sources.get(path) or ".".join(path) or "settings"
-        secret = "encryption_keys" in path
+        secret = any(word in _SECRET_WORDS for part in path
+                     for word in part.lower().replace("-", "_").split("_"))
         value = "(hidden)" if secret else repr(str(err.get("input"))[:40])
         msg = str(err["msg"]).removeprefix("Value error, ")
         allowed = _ALLOWED_EN.get(path[-1] if path else "", msg)

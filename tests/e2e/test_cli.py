@@ -37,12 +37,19 @@ def test_demo_plays_the_whole_lifecycle(demo):
     assert "HC-20261116-0001" in out
     for text in ("已办结", "已撤回", "已转办", "部分成立", "纪检监察室"):
         assert text in out
-    assert "6 cases; 3 closed, 1 withdrawn, 1 referred, 1 open" in out
+    assert "7 cases; 3 closed, 1 withdrawn, 1 referred, 1 merged, 1 open" in out
     assert "failed: 0" in out
+    # the 12320 work order's way, the 12345 duplicate merged, the week's three rates
+    for step in ("签收 signed", "延期申请 extension asked", "回访 call-back dissatisfied",
+                 "重办 redo", "回访 call-back satisfied", "办结 closed"):
+        assert step in out, step
+    assert "probable duplicates 疑似重复 HC-20261116-0001" in out
+    assert "已并单 merged → HC-20261116-0001" in out
+    assert "响应率 response 100%" in out
     assert "finding 结论: CT2 was down 08:10-09:40" in out
     assert "acknowledge: due Tue 11-17 11:00 (24 hours, imaging-dept) - met" in out
     assert "respond: due Mon 11-23 23:59 (5 working days, imaging-dept) - met" in out
-    assert "13/13" in out  # progress reached the end
+    assert "14/14" in out  # progress reached the end
     # the week's exams came as HL7 v2 messages through the hl7v2 adapter
     assert "HL7 v2 feed: 2311 HL7 messages fed 462 exams" in out
     assert "waited 132 min" in out
@@ -64,7 +71,8 @@ def test_demo_persists_to_the_default_sqlite_file(demo, workdir):
     assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
     listing = run("list", "--format", "json", cwd=workdir)
     assert listing.returncode == 0
-    assert len(listing.stdout.splitlines()) == 6
+    # the 12345 call merged into the CT case is listed too
+    assert len(listing.stdout.splitlines()) == 7
 
 
 def test_database_file_holds_no_plaintext_identity(demo, workdir):

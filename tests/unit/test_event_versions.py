@@ -46,6 +46,7 @@ from hospital_complaints import (
     build_service,
 )
 from hospital_complaints.domain import workflow
+from hospital_complaints.domain import workorder_commands as wc
 from hospital_complaints.domain.case import Case
 from hospital_complaints.domain.commands import (
     ALL_COMMANDS,
@@ -76,6 +77,7 @@ from hospital_complaints.domain.events.registry import (
     UnknownEventSchema,
 )
 from hospital_complaints.domain.events.stored import envelope, unwrap
+from hospital_complaints.domain.events.workorder_payloads import WORK_ORDER_PAYLOADS
 from hospital_complaints.domain.taxonomy import CaseState
 from hospital_complaints.schemas import (
     ReleasedSchemaChanged,
@@ -134,6 +136,22 @@ SAMPLES: dict[str, Command] = {
                                       decided_by="default_access"),
     "refuse_attachment": RefuseAttachment(sha256="b" * 64, viewer="tech7", purpose="curious",
                                           decided_by="default_access"),
+    # work orders (the sample case is no work order: these stop at their guards; their
+    # replay is tested on real work orders in test_workorders.py) and merging
+    "sign_work_order": wc.SignWorkOrder(),
+    "return_work_order": wc.ReturnWorkOrder(reason_code="not_our_remit", reason="not ours"),
+    "request_reroute": wc.RequestReroute(target="二院", reason="done there"),
+    "dispute_dispatch": wc.DisputeDispatch(reason="not ours"),
+    "request_extension": wc.RequestExtension(days=2, reason="complex"),
+    "record_platform_decision": wc.RecordPlatformDecision(kind="extension", approved=True),
+    "reply_work_order": wc.ReplyWorkOrder(method="phone", text="answer", resolution="resolved",
+                                          outcome=Outcome(kind="not_upheld")),
+    "record_callback": wc.RecordCallback(satisfaction="satisfied"),
+    "redo_work_order": wc.RedoWorkOrder(reason="again", due=NOW + timedelta(days=7)),
+    "record_supervision": wc.RecordSupervision(tier="reminder", due=NOW, profile="p"),
+    "merge_into": wc.MergeInto(survivor="HC-20261120-0002", reason="same request"),
+    "absorb_case": wc.AbsorbCase(merged="HC-20261120-0002", tickets=["T2"], reason="same"),
+    "undo_merge": wc.UndoMerge(other="HC-20261120-0002", reason="merged by mistake"),
 }
 
 
@@ -469,4 +487,5 @@ def test_regenerating_refuses_to_change_a_released_schema(tmp_path):
 
 
 def test_every_payload_class_is_registered():
-    assert {(c.event_type, c.version) for c in ALL_PAYLOADS} == set(PAYLOADS.versions())
+    every = ALL_PAYLOADS + WORK_ORDER_PAYLOADS
+    assert {(c.event_type, c.version) for c in every} == set(PAYLOADS.versions())

@@ -341,3 +341,23 @@ def test_worker_metrics_are_prometheus_text(tmp_path: Path) -> None:
     assert 'hc_deliveries_total{notifier="hook",outcome="retry"} 1.0' in text
     assert 'hc_outbox_queue_depth{notifier="hook",status="pending"} 2.0' in text
     assert "hc_outbox_lag_seconds" in text
+
+
+def test_a_plugin_job_runs_in_the_worker_and_its_failure_is_reported(tmp_path: Path) -> None:
+    from hospital_complaints.plugin_api import Job
+
+    ran: list[str] = []
+
+    class Poller:
+        @hookimpl
+        def hc_register_jobs(self, register: Any) -> None:
+            register(Job("poll-12345", 60, lambda: ran.append("x") or "poll: 0 new orders"))
+            register(Job("broken", 60, lambda: 1 / 0))  # type: ignore[arg-type,return-value]
+
+    app = _app(Poller(), tmp_path=tmp_path)
+    report = app.worker(jobs={"poll-12345", "broken"}).run(once=True)
+    assert ran == ["x"] and report.jobs["poll-12345"] == ["poll: 0 new orders"]
+    assert report.errors == ["broken: failed: ZeroDivisionError"]
+    result = run_cli(app, "worker", "--once", "--jobs", "poll-12345,broken")
+    assert result.exit_code == 1 and "ZeroDivisionError" in result.stderr
+    assert "Traceback" not in result.output

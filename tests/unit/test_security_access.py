@@ -91,6 +91,7 @@ def _run_everything(svc: Any) -> dict[str, Any]:
         "encrypted": sorted(pm.encrypted_data()), "settings": sorted(pm.plugin_settings()),
         "demo": pm.demo_exam_feed(None, []),
         "notifiers": sorted(pm.notifiers()), "contact": pm.exam_contact("A1"),
+        "jobs": sorted(pm.jobs()),
         "suggestions": pm.suggest_categories(case.complaint),
         "events": [(e.type, e.actor) for r in (case.reference, report.reference)
                    for e in svc.get(r).events],

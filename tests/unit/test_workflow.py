@@ -57,6 +57,21 @@ from hospital_complaints.domain.complaint import (
     TeamMember,
 )
 from hospital_complaints.domain.taxonomy import CaseState
+from hospital_complaints.domain.workorder_commands import (
+    AbsorbCase,
+    DisputeDispatch,
+    MergeInto,
+    RecordCallback,
+    RecordPlatformDecision,
+    RecordSupervision,
+    RedoWorkOrder,
+    ReplyWorkOrder,
+    RequestExtension,
+    RequestReroute,
+    ReturnWorkOrder,
+    SignWorkOrder,
+    UndoMerge,
+)
 
 S = CaseState
 TEAM = [TeamMember(name="李强", role="radiologist")]
@@ -101,6 +116,22 @@ SAMPLES: dict[str, Command] = {
                                       decided_by="default_access"),
     "refuse_attachment": RefuseAttachment(sha256="a" * 64, viewer="tech7", purpose="curious",
                                           decided_by="default_access"),
+    # work orders: the sample case is not one, so these stop at their guard (tested in
+    # test_workorders.py); merging works on any case
+    "sign_work_order": SignWorkOrder(),
+    "return_work_order": ReturnWorkOrder(reason_code="not_our_remit", reason="not ours"),
+    "request_reroute": RequestReroute(target="二院", reason="done there"),
+    "dispute_dispatch": DisputeDispatch(reason="not ours"),
+    "request_extension": RequestExtension(days=2, reason="complex"),
+    "record_platform_decision": RecordPlatformDecision(kind="extension", approved=True),
+    "reply_work_order": ReplyWorkOrder(method="phone", text="answer", resolution="resolved",
+                                       outcome=Outcome(kind="not_upheld")),
+    "record_callback": RecordCallback(satisfaction="satisfied"),
+    "redo_work_order": RedoWorkOrder(reason="not satisfied", due=NOW + timedelta(days=7)),
+    "record_supervision": RecordSupervision(tier="reminder", due=NOW, profile="p"),
+    "merge_into": MergeInto(survivor="HC-20261120-0002", reason="same request"),
+    "absorb_case": AbsorbCase(merged="HC-20261120-0002", tickets=["T2"], reason="same"),
+    "undo_merge": UndoMerge(other="HC-20261120-0002", reason="merged by mistake"),
 }
 
 PATHS: dict[CaseState, list[str]] = {
@@ -114,6 +145,7 @@ PATHS: dict[CaseState, list[str]] = {
                "respond", "record_progress", "record_follow_up", "close"],
     S.WITHDRAWN: ["withdraw"],
     S.REFERRED: ["refer"],
+    S.MERGED: ["merge_into"],
 }
 
 
@@ -152,7 +184,10 @@ def test_table_is_enforced_for_every_state_and_command(state, command):
             assert case.version == before
             return
         expected = workflow.TABLE[command][state]
-        assert case.state is (state if expected == workflow.SAME else expected)
+        if expected == workflow.DECIDED:  # a split restores the state before the merge
+            assert command == "undo_merge" and case.state is S.REGISTERED
+        else:
+            assert case.state is (state if expected == workflow.SAME else expected)
         assert case.version == before + 1
 
 
@@ -219,7 +254,8 @@ def test_referral_ends_local_handling():
     assert case.outcome.referred_to == "卫生监督所"
     assert workflow.allowed_commands(S.REFERRED) == [
         "reveal_identity", "refuse_identity", "record_cluster_alert", "view_attachment",
-        "refuse_attachment"]  # audit and alerts only
+        "refuse_attachment", "undo_merge"]  # audit and alerts only; a case merged into
+    # this one may still be split off
 
 
 def test_upheld_needs_a_finding():

@@ -89,18 +89,69 @@ def demo_cmd(quiet: bool) -> None:
         console.print(f"  follow-up 回访: satisfaction {ct.follow_up.satisfaction}/5")
     console.print(f"  events 事件: {ct.version}, state {label(ct.state)}")
     _print_correlation(console, app, ct.complaint)
+    _print_work_orders(console, app, result.references, result.duplicates)
 
     closed = sum(1 for c in cases if c.state.value == "closed")
     console.print(
         f"\n{len(cases)} cases; {closed} closed, "
         f"{sum(1 for c in cases if c.state.value == 'withdrawn')} withdrawn, "
         f"{sum(1 for c in cases if c.state.value == 'referred')} referred, "
-        f"{sum(1 for c in cases if c.state.value not in ('closed', 'withdrawn', 'referred'))} "
-        f"open. Notifications delivered: {sum(result.notifications.values())}; "
+        f"{sum(1 for c in cases if c.state.value == 'merged')} merged, "
+        f"{sum(1 for c in cases if c.state.value not in _ENDED)} open. "
+        f"Notifications delivered: {sum(result.notifications.values())}; "
         f"failed: {sum(len(service.notification_failures(r)) for r in refs)}."
     )
     console.print(f"Saved. Try: hospital-complaints list · hospital-complaints show "
                   f"{result.references['ct']} --history · hospital-complaints audit verify")
+
+
+_WORK_ORDER_EVENTS = {
+    "work_order_signed": "签收 signed", "extension_requested": "延期申请 extension asked",
+    "platform_decision_recorded": "平台审核 platform decided",
+    "work_order_replied": "办结答复 replied", "callback_recorded": "回访 call-back",
+    "work_order_redone": "重办 redo", "closed": "办结 closed",
+}
+
+
+_ENDED = ("closed", "withdrawn", "referred", "merged")
+
+
+def _print_work_orders(console: Console, app: App, refs: dict[str, str],
+                       duplicates: list[tuple[str, float]]) -> None:
+    """The 12320 work order's way through the platform's steps, the 12345 duplicate call,
+    and the week's three rates."""
+    from datetime import timedelta
+
+    from ..demo.scenario import WEEK_START
+
+    mr = app.complaints.get(refs["mr"])
+    wo = mr.work_order
+    tickets = ", ".join(wo.tickets) if wo else "-"
+    console.print(styled("\n", (mr.reference, "bold"), f" 12320 work order 工单 {tickets}: "
+                         f"{mr.complaint.subject}"))
+    for e in mr.events:
+        if e.type in _WORK_ORDER_EVENTS:
+            detail = e.payload.get("satisfaction") or e.payload.get("resolution") or ""
+            console.print(f"  {e.at:%a %H:%M} {_WORK_ORDER_EVENTS[e.type]} {detail}".rstrip())
+    if "ct-call" in refs:
+        call = app.complaints.get(refs["ct-call"])
+        found = ", ".join(f"{r} ({score:.2f})" for r, score in duplicates) or "none"
+        console.print(f"  12345 call 来电 {call.reference} ({call.complaint.external_id}): "
+                      f"probable duplicates 疑似重复 {found}; state {label(call.state).zh} "
+                      f"{call.state.value}" + (f" → {call.merged_into}" if call.merged_into
+                                               else ""))
+    first = WEEK_START.date()
+    units = app.workorders.rates(first, first + timedelta(days=6))
+    definitions = app.workorders.definitions
+    for u in units:
+        r = u.rates(definitions)
+        shown = "  ".join(f"{name} {'-' if r[key] is None else f'{r[key]:.0%}'}"
+                          for name, key in (("响应率 response", "response"),
+                                            ("解决率 resolution", "resolution"),
+                                            ("满意率 satisfaction", "satisfaction")))
+        console.print(f"  three rates 三率 {u.unit}: {u.dispatched} work orders; {shown}")
+    console.print("  (`hospital-complaints sla metrics --at 2026-11-20T18:00:00+08:00` shows "
+                  "them per unit with their definitions)")
 
 
 def _print_correlation(console: Console, app: App, complaint: Complaint) -> None:

@@ -51,7 +51,10 @@ def taxonomy_cmd() -> None:
     out = console()
     for enum_cls in (taxonomy.ComplaintKind, taxonomy.Channel, taxonomy.Category,
                      taxonomy.CaseState, taxonomy.OutcomeKind, taxonomy.ActionType,
-                     taxonomy.EvidenceType, taxonomy.TeamRole, taxonomy.ExamEventType):
+                     taxonomy.EvidenceType, taxonomy.TeamRole, taxonomy.ExamEventType,
+                     taxonomy.WorkOrderStatus, taxonomy.RequestType, taxonomy.ReturnReason,
+                     taxonomy.Resolution, taxonomy.CallbackSatisfaction,
+                     taxonomy.SupervisionTier, taxonomy.NotAcceptedReason):
         table = Table("value", "中文", "English", title=enum_cls.__name__)
         for member in enum_cls:
             lab = taxonomy.label(member)
@@ -63,16 +66,18 @@ def taxonomy_cmd() -> None:
 def workflow_cmd() -> None:
     """Print the workflow transition table (state x command -> state)."""
     states = list(taxonomy.CaseState)
-    table = Table("command", *[s.value for s in states], title="Workflow 流程状态表")
+    table = Table("command", "操作", *[s.value for s in states], title="Workflow 流程状态表")
     for command, row in workflow.TABLE.items():
         cells = []
         for s in states:
             target = row.get(s)
             cells.append("" if target is None else ("=" if target == workflow.SAME else
                                                     str(target)))
-        table.add_row(command, *cells)
-    console(200).print(table)
-    click.echo("'=' records without changing state; empty = not allowed (raises an error).")
+        table.add_row(command, workflow.COMMAND_LABELS[command][0], *cells)
+    console(240).print(table)
+    click.echo("'=' records without changing state; 'decided': the command decides (an "
+               "approved re-route ends local handling; a split restores the merged case's "
+               "state); empty = not allowed (raises an error).")
 
 
 @cli.command("schemas")
@@ -96,6 +101,7 @@ def _register_builtin_commands() -> None:
     from .sla import sla
     from .surveys import register_survey_commands
     from .worker import register_worker_commands
+    from .workorders import register_workorder_commands
 
     cli.add_command(demo_cmd)
     cli.add_command(sla)
@@ -104,6 +110,7 @@ def _register_builtin_commands() -> None:
     register_key_commands(cli)
     register_worker_commands(cli)
     register_survey_commands(cli)
+    register_workorder_commands(cli)
 
 
 def start() -> CliState:

@@ -322,18 +322,42 @@ def _sweep_tables(result: SweepResult, limit: int, dry_run: bool) -> None:
 @sla.command("metrics")
 @click.option("--at", "at_text", default=None, help="As of this instant (default: service clock)")
 @click.option("--zone", default=None, help="IANA zone of months and days (default: HC_TIMEZONE)")
+@click.option("--from", "start", default=None,
+              help="work orders dispatched from this day (default: Monday of --at's week)")
+@click.option("--to", "end", default=None,
+              help="work orders dispatched up to this day (default: Sunday of that week)")
+@click.option("--work-orders/--no-work-orders", default=True, show_default=True,
+              help="also the three rates of hotline work orders (响应率、解决率、满意率)")
 @_format_option
 @click.pass_context
-def metrics_cmd(ctx: click.Context, at_text: str | None, zone: str | None, fmt: str) -> None:
-    """Share of cases finished within 7 and 30 days, per department and month of receipt."""
+def metrics_cmd(ctx: click.Context, at_text: str | None, zone: str | None, start: str | None,
+                end: str | None, work_orders: bool, fmt: str) -> None:
+    """Share of cases finished within 7 and 30 days, per department and month of receipt;
+    and per unit the three rates of hotline work orders for a week (or --from/--to)."""
+    from datetime import date, timedelta
+
+    from ..clock import zone as zone_of
+
     app = _app(ctx)
     at = parse_instant(at_text, "--at") if at_text else app.clock.now()
     tz = zone or app.settings.timezone
     rows = app.deadlines.metrics(at, zone=tz)
+    local = at.astimezone(zone_of(tz)).date()
+    try:
+        first = date.fromisoformat(start) if start else local - timedelta(days=local.weekday())
+        last = date.fromisoformat(end) if end else first + timedelta(days=6)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; use YYYY-MM-DD  日期格式应为 YYYY-MM-DD") from None
+    units = app.workorders.rates(first, last) if work_orders else []
+    definitions = app.workorders.definitions
     if fmt == "json":
         _echo_json({"at": at.isoformat(), "zone": tz,
                     "reference": {str(k): v for k, v in HOTLINE_REFERENCE.items()},
-                    "rows": [r.to_json() for r in rows]})
+                    "rows": [r.to_json() for r in rows],
+                    "work_orders": {"from": first.isoformat(), "to": last.isoformat(),
+                                    "definitions": {"zh": definitions.text("zh"),
+                                                    "en": definitions.text("en")},
+                                    "units": [u.to_json(definitions) for u in units]}})
         return
     table = Table("month", "department", "received", "finished", "≤7 d", "≤30 d",
                   title="Completion 办结率 (12320 reference: 53% ≤7 d, 85% ≤30 d)")
@@ -341,6 +365,31 @@ def metrics_cmd(ctx: click.Context, at_text: str | None, zone: str | None, fmt: 
         shares = [f"{r.within[d]} ({(r.share(d) or 0):.0%})" for d in (7, 30)]
         table.add_row(r.month, r.department, str(r.received), str(r.finished), *shares)
     _console().print(table)
+    if not work_orders:
+        return
+    rates = Table("unit 单位", "dispatched 派单", "response 响应率", "resolution 解决率",
+                  "satisfaction 满意率", "score 综合", "overdue 超期",
+                  title=f"Work orders 工单三率 {first.isoformat()} – {last.isoformat()}")
+    for u in units:
+        got = u.rates(definitions)
+        score = got["score"]
+        rates.add_row(u.unit, str(u.dispatched),
+                      _pct(got["response"], u.signed_in_time, u.dispatched),
+                      _pct(got["resolution"], u.resolved, u.called_back),
+                      _pct(got["satisfaction"], None, u.called_back),
+                      "-" if score is None else f"{score:.3f}", str(u.overdue))
+    _console().print(rates)
+    if not units:
+        click.echo("no hotline work orders dispatched in this period 本期无热线工单")
+    for line in definitions.text("zh") + definitions.text("en"):
+        click.echo(f"  {line}")
+
+
+def _pct(value: float | None, part: int | None, whole: int) -> str:
+    if value is None:
+        return "-"
+    count = f" ({part}/{whole})" if part is not None else f" (of {whole})"
+    return f"{value:.0%}{count}"
 
 
 __all__ = ["POLICY_ENV", "default_policy", "load_calendars", "parse_instant",

@@ -36,15 +36,26 @@ from ..domain.imaging import EquipmentFault, RosterShift
 from ..domain.taxonomy import (
     ActionStatus,
     ActionType,
+    CallbackSatisfaction,
     Category,
     ComplaintKind,
     ContactMethod,
     Direction,
     EvidenceType,
     OutcomeKind,
+    PlatformRequest,
+    Resolution,
     TeamRole,
 )
 from ..domain.views import CaseSummary
+from ..domain.workorder_commands import (
+    RecordCallback,
+    RecordPlatformDecision,
+    RedoWorkOrder,
+    ReplyWorkOrder,
+    RequestExtension,
+    SignWorkOrder,
+)
 from ..plugins import hookimpl
 from ..services.service import ComplaintService
 
@@ -72,6 +83,8 @@ class EventCounter:
 class DemoResult:
     references: dict[str, str] = field(default_factory=dict)
     notifications: Counter[str] = field(default_factory=Counter)
+    #: the duplicates suggested for the 12345 call about the CT delay: (reference, score)
+    duplicates: list[tuple[str, float]] = field(default_factory=list)
 
 
 Step = tuple[str, Callable[[], None]]
@@ -189,8 +202,8 @@ def run_scenario(service: ComplaintService, clock: FixedClock,
             actor="12320 工单接口", idempotency_key=f"12320-20261117-0815{run_id}")
 
     def mr_handle() -> None:
-        ex("mr", Acknowledge(method=ContactMethod.PHONE, message="已受理，今天内核实报告进度"),
-           clerk, at(1, 10, 0))
+        platform = "12320 平台 platform:12320"
+        ex("mr", SignWorkOrder(note="已签收，今天内核实报告进度"), clerk, at(1, 9, 40))
         ex("mr", LinkExam(link=ExamLink(accession_number="MR20261113-0107", modality="MR")),
            clerk, at(1, 10, 5))
         ex("mr", Classify(categories=[Category.PROCESS_MANAGEMENT]), clerk, at(1, 10, 6))
@@ -204,13 +217,46 @@ def run_scenario(service: ComplaintService, clock: FixedClock,
         ex("mr", PlanAction(type=ActionType.STAFFING, description="增加一名 MR 审核医师并启用结构化"
            "模板 add a second MR reviewer and a structured template", owner="科主任 李强",
            due=date(2026, 11, 30)), lead, at(1, 14, 10))
-        ex("mr", Respond(method=ContactMethod.PHONE, text="报告已于今日签发，延误原因是审核积压，"
-           "已增加审核医师。", outcome=Outcome(kind=OutcomeKind.UPHELD)), lead, at(1, 16, 0))
+        ex("mr", RequestExtension(days=5, reason="等待第二名审核医师到岗后复核流程 "
+           "waiting for the second reviewer", consent=True), clerk, at(1, 14, 20))
+        ex("mr", RecordPlatformDecision(kind=PlatformRequest.EXTENSION, approved=True,
+           note="同意延期5个工作日"), platform, at(1, 15, 0))
+        ex("mr", ReplyWorkOrder(method=ContactMethod.PHONE, text="报告已于今日签发，延误原因是"
+           "审核积压，已增加审核医师。", resolution=Resolution.RESOLVED,
+           outcome=Outcome(kind=OutcomeKind.UPHELD)), lead, at(1, 16, 0))
+        ex("mr", RecordCallback(satisfaction=CallbackSatisfaction.DISSATISFIED, resolved=False,
+           note="报告拿到了，但认为没人主动告知延误 no one told her about the delay"), platform,
+           at(2, 10, 0))
+        ex("mr", RedoWorkOrder(reason="回访不满意，平台重派 caller not satisfied: redo"),
+           platform, at(2, 10, 30))
+        ex("mr", SignWorkOrder(note="重办已签收"), clerk, at(2, 11, 0))
+        ex("mr", ReplyWorkOrder(method=ContactMethod.PHONE, text="科主任致电说明：已设报告延迟"
+           "短信提醒，今后超过48小时未出报告会主动告知。", resolution=Resolution.RESOLVED,
+           outcome=Outcome(kind=OutcomeKind.UPHELD)), lead, at(3, 16, 0))
         ex("mr", RecordProgress(action_id="A1", status=ActionStatus.DONE,
-           note="second reviewer rostered from 11-20"), qc, at(3, 9, 0))
-        ex("mr", RecordFollowUp(method=ContactMethod.PHONE, unreachable=True,
-           comments="三次电话未接 three calls unanswered"), clerk, at(4, 10, 0))
+           note="second reviewer rostered from 11-20"), qc, at(3, 16, 30))
+        ex("mr", RecordCallback(satisfaction=CallbackSatisfaction.SATISFIED, resolved=True),
+           platform, at(4, 10, 0))
         ex("mr", Close(), lead, at(4, 10, 30))
+
+    def ct_duplicate_call() -> None:
+        clock.set(at(1, 13, 20))
+        case = service.intake("hotline_platform", {
+            "ticket_id": "12345-20261117-2231", "platform": "12345",
+            "accepted_at": at(1, 13, 5).isoformat(), "caller_name": "陈建国",
+            "caller_phone": "13912345678", "category": "complaint",
+            "accession_number": "CT20261116-0042",
+            "title": "母亲做 CT 等了两个多小时", "content": "昨天上午母亲在影像科做胸部 CT，"
+            "等了两个多小时，机器停了也没人解释，技师态度不好。"}, actor="12345 工单接口",
+            idempotency_key=f"12345-20261117-2231{run_id}")
+        refs["ct-call"] = case.reference
+        found = service.app.workorders.duplicates(case.reference) if service.app else []
+        result.duplicates = [(d.reference, d.score) for d in found]
+        if found and found[0].reference == refs["ct"]:
+            service.app.workorders.merge(refs["ct"], case.reference,
+                                         reason="同一诉求：前台投诉后又拨打12345 the same "
+                                                "complaint, also called in to 12345",
+                                         actor=clerk)
 
     def consultation() -> None:
         clock.set(at(2, 8, 20))
@@ -279,7 +325,10 @@ def run_scenario(service: ComplaintService, clock: FixedClock,
         ("Tue        investigation team, evidence, finding", ct_investigate),
         ("Tue        rectification plan: owners and due dates", ct_rectify),
         ("Tue        12320 work order: MR report delay (retried once)", hotline_report_delay),
-        ("Tue-Fri    MR report delay handled end to end", mr_handle),
+        ("Tue 13:05  12345 call about the same CT delay: duplicate suggested, merged",
+         ct_duplicate_call),
+        ("Tue-Fri    MR work order: sign, extension, reply, dissatisfied, redo, close",
+         mr_handle),
         ("Wed 07:55  web form consultation answered", consultation),
         ("Wed        CT complaint answered: partly upheld", ct_respond),
         ("Wed-Thu    letter about billing, withdrawn", withdrawn),

@@ -18,7 +18,8 @@ from .complaint import (
     TeamMember,
 )
 from .events import Event
-from .taxonomy import OPEN_STATES, CaseState
+from .taxonomy import OPEN_STATES, CaseState, NotAcceptedReason
+from .workorders import WorkOrder
 
 
 @dataclass
@@ -69,6 +70,15 @@ class Case:
     #: (kind, key, first complaint's time) of the complaint clusters recorded on this case,
     #: so that the correlation summary records each cluster at most once.
     cluster_alerts: set[tuple[str, str, datetime]] = field(default_factory=set)
+    #: a hotline platform's work order (工单): see ``domain/workorders.py``
+    work_order: WorkOrder | None = None
+    #: 并单: the case this one was merged into, and the state it had before
+    merged_into: str | None = None
+    state_before_merge: CaseState | None = None
+    #: the cases merged into this one (their histories stay theirs)
+    absorbed: list[str] = field(default_factory=list)
+    #: why it was not accepted (不予受理), when declined with a reason code
+    not_accepted: NotAcceptedReason | None = None
     events: list[Event] = field(default_factory=list)
 
     @property

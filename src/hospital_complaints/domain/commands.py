@@ -15,13 +15,14 @@ Which command is allowed in which state is *not* here: that is the table in ``wo
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import Field, model_validator
 
-from ..errors import GuardFailed
-from .base import Instant, ShortText, StrictModel, Text
+from .base import Instant, ShortText, Text
 from .case import Case
+from .command_base import Command as Command
+from .command_base import check_response
 from .complaint import (
     Attachment,
     CategorySuggestion,
@@ -36,6 +37,7 @@ from .complaint import (
 )
 from .events import payloads as ev
 from .events.payloads import EventPayload
+from .events.workorder_payloads import DeclinedV2
 from .taxonomy import (
     FINISHED_ACTION_STATUSES,
     ActionStatus,
@@ -49,41 +51,16 @@ from .taxonomy import (
     EvidenceType,
     Harm,
     Milestone,
-    OutcomeKind,
+    NotAcceptedReason,
     Severity,
 )
-
-
-class Command(StrictModel):
-    name: ClassVar[str]
-    #: the payload class of the event this command records
-    records: ClassVar[type[EventPayload]]
-    #: the type of that event (``records.event_type``)
-    event_type: ClassVar[str]
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        if "records" in cls.__dict__:
-            cls.event_type = cls.records.event_type
-
-    def prepare(self, case: Case) -> Self:
-        return self
-
-    def guard(self, case: Case, event_at: date) -> None:
-        return None
-
-    def to_payload(self) -> EventPayload:
-        """What the event records: the command's fields (after ``prepare``), as the newest
-        version of its payload class. Override when the input and the record differ."""
-        return self.records.model_validate(self.model_dump(exclude_none=True))
-
-    def reason_text(self) -> str | None:
-        reason = getattr(self, "reason", None)
-        return reason if isinstance(reason, str) else None
-
-    def _fail(self, case: Case, en: str, zh: str) -> GuardFailed:
-        return GuardFailed(case.state.value, self.name, en, zh)
+from .workorder_commands import (
+    WORK_ORDER_COMMANDS,
+    AbsorbCase,
+    MergeInto,
+    RecordSupervision,
+    UndoMerge,
+)
 
 
 class RegisterComplaint(Command):
@@ -286,10 +263,6 @@ class LogCommunication(Command):
         description="phone, sms, in_person, letter, email, online")
 
 
-RESPONSE_OUTCOMES = frozenset({
-    OutcomeKind.UPHELD, OutcomeKind.PARTLY_UPHELD, OutcomeKind.NOT_UPHELD,
-    OutcomeKind.RESOLVED_BY_EXPLANATION,
-})
 
 
 class Respond(Command):
@@ -304,19 +277,7 @@ class Respond(Command):
         description="kind: upheld, partly_upheld, not_upheld, resolved_by_explanation; reason")
 
     def guard(self, case: Case, event_at: date) -> None:
-        if self.outcome.kind not in RESPONSE_OUTCOMES:
-            allowed = ", ".join(sorted(k.value for k in RESPONSE_OUTCOMES))
-            raise self._fail(
-                case, f"outcome '{self.outcome.kind.value}' has its own command "
-                f"(refer, decline, withdraw); a response's outcome is one of: {allowed}",
-                f"结果「{self.outcome.kind.value}」应使用相应命令（转办、不予受理、撤回）",
-            )
-        if self.outcome.kind in {OutcomeKind.UPHELD, OutcomeKind.PARTLY_UPHELD} \
-                and not case.investigation.findings:
-            raise self._fail(
-                case, "an upheld complaint needs at least one recorded finding first",
-                "投诉成立须先记录调查结论",
-            )
+        check_response(self, case, self.outcome)
 
 
 class RecordFollowUp(Command):
@@ -388,12 +349,15 @@ class Refer(Command):
 
 
 class Decline(Command):
-    """Not accepted (不予受理), with the reason given to the complainant."""
+    """Not accepted (不予受理), with the reason given to the complainant and its code."""
 
     name: ClassVar[str] = "decline"
-    records: ClassVar[type[EventPayload]] = ev.Declined
+    records: ClassVar[type[EventPayload]] = DeclinedV2
 
     reason: Text = Field(description="why it is not accepted, as told (不予受理理由)")
+    reason_code: NotAcceptedReason | None = Field(default=None, description=(
+        "litigation_or_petition, another_body, repeat_without_new_facts, secrets_or_privacy, "
+        "malicious, other (不予受理理由类别)"))
 
 
 class Reopen(Command):
@@ -550,7 +514,7 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     AddTeamMember, AddEvidence, RecordFinding, PlanAction, RecordProgress, VerifyAction,
     LogCommunication, Respond, RecordFollowUp, WaiveFollowUp, Close, Withdraw, Refer, Decline,
     Reopen, ExtendDeadline, RecordDeadlineAlert, AddAttachment, RevealIdentity, RefuseIdentity,
-    RecordClusterAlert, ViewAttachment, RefuseAttachment,
+    RecordClusterAlert, ViewAttachment, RefuseAttachment, *WORK_ORDER_COMMANDS,
 )
 
 #: Commands only the service itself issues, after its own checks: registration (with
@@ -567,6 +531,10 @@ SERVICE_ONLY_COMMANDS: dict[str, str] = {
     RecordClusterAlert.name: "record_cluster_alerts() (correlation summary)",
     ViewAttachment.name: "read_attachment()",
     RefuseAttachment.name: "read_attachment()",
+    RecordSupervision.name: "workorders.supervise() (the supervision sweep)",
+    MergeInto.name: "workorders.merge()",
+    AbsorbCase.name: "workorders.merge()",
+    UndoMerge.name: "workorders.split()",
 }
 #: Commands a clerk or a host system may submit by name.
 PUBLIC_COMMANDS: tuple[str, ...] = tuple(c.name for c in ALL_COMMANDS

@@ -376,6 +376,8 @@ class CaseState(StrEnum):
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
     REFERRED = "referred"
+    #: 并单: merged into another case, which carries on; ``split`` undoes it
+    MERGED = "merged"
 
 
 _labels(CaseState, {
@@ -387,6 +389,7 @@ _labels(CaseState, {
     "closed": ("已办结", "closed"),
     "withdrawn": ("已撤回", "withdrawn"),
     "referred": ("已转办", "referred"),
+    "merged": ("已并单", "merged into another case"),
 })
 
 OPEN_STATES = frozenset(
@@ -473,4 +476,159 @@ class AlertKind(StrEnum):
 _labels(AlertKind, {
     "due_soon": ("即将到期（催办）", "due soon (reminder)"),
     "overdue": ("已超期（督办）", "overdue (escalation)"),
+})
+
+
+# -- work orders from hotline platforms (12345 / 12320): docs/workorders.md ----------------------
+
+
+class WorkOrderStatus(StrEnum):
+    """Where a work order (工单) stands with the platform."""
+
+    DISPATCHED = "dispatched"
+    SIGNED = "signed"
+    RETURNED = "returned"
+    REROUTE_REQUESTED = "reroute_requested"
+    DISPUTED = "disputed"
+    EXTENSION_REQUESTED = "extension_requested"
+    REPLIED = "replied"
+    CALLED_BACK = "called_back"
+    REDO = "redo"
+
+
+_labels(WorkOrderStatus, {
+    "dispatched": ("已派单待签收", "dispatched, not signed for"),
+    "signed": ("已签收", "signed for"),
+    "returned": ("已退回", "returned to the platform"),
+    "reroute_requested": ("改派申请中", "re-route requested"),
+    "disputed": ("派单异议中", "dispatch disputed"),
+    "extension_requested": ("延期申请中", "extension requested"),
+    "replied": ("已办结答复", "replied"),
+    "called_back": ("已回访", "called back"),
+    "redo": ("重办中", "being redone"),
+})
+
+
+class RequestType(StrEnum):
+    """What the caller asked for (诉求类型); profiles may give each its own time limit."""
+
+    CONSULTATION = "consultation"
+    HELP = "help"
+    SUGGESTION = "suggestion"
+    COMPLAINT = "complaint"
+    REPORT = "report"
+
+
+_labels(RequestType, {
+    "consultation": ("咨询", "consultation"),
+    "help": ("求助", "request for help"),
+    "suggestion": ("建议", "suggestion"),
+    "complaint": ("投诉", "complaint"),
+    "report": ("举报", "report"),
+})
+
+
+class ReturnReason(StrEnum):
+    """Why a work order goes back to the platform (退回理由)."""
+
+    NOT_OUR_REMIT = "not_our_remit"
+    WRONG_UNIT = "wrong_unit"
+    INSUFFICIENT_INFORMATION = "insufficient_information"
+    DUPLICATE = "duplicate"
+    OUTSIDE_JURISDICTION = "outside_jurisdiction"
+    OTHER = "other"
+
+
+_labels(ReturnReason, {
+    "not_our_remit": ("不属于本单位职责", "not within this unit's remit"),
+    "wrong_unit": ("派单单位错误", "dispatched to the wrong unit"),
+    "insufficient_information": ("诉求信息不全无法办理", "not enough information to act on"),
+    "duplicate": ("重复工单", "duplicate of another work order"),
+    "outside_jurisdiction": ("不属于本辖区", "outside this unit's area"),
+    "other": ("其他", "other"),
+})
+
+
+class PlatformRequest(StrEnum):
+    """What the platform decides on (审核)."""
+
+    EXTENSION = "extension"
+    REROUTE = "reroute"
+    DISPUTE = "dispute"
+
+
+_labels(PlatformRequest, {
+    "extension": ("延期申请", "extension request"),
+    "reroute": ("改派申请", "re-route request"),
+    "dispute": ("派单异议", "dispatch dispute"),
+})
+
+
+class Resolution(StrEnum):
+    """How the matter ended, as replied (办理结果)."""
+
+    RESOLVED = "resolved"
+    PARTLY_RESOLVED = "partly_resolved"
+    UNRESOLVED = "unresolved"
+    EXPLAINED = "explained"
+
+
+_labels(Resolution, {
+    "resolved": ("已解决", "resolved"),
+    "partly_resolved": ("部分解决", "partly resolved"),
+    "unresolved": ("未解决", "not resolved"),
+    "explained": ("已解释说明", "explained"),
+})
+
+
+class CallbackSatisfaction(StrEnum):
+    """The caller's answer to the platform's call-back (回访满意度)."""
+
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+_labels(CallbackSatisfaction, {
+    "satisfied": ("满意", "satisfied"),
+    "basically_satisfied": ("基本满意", "basically satisfied"),
+    "dissatisfied": ("不满意", "dissatisfied"),
+})
+
+
+class SupervisionTier(StrEnum):
+    """The platform's escalation ladder, each recorded once per deadline (督办层级)."""
+
+    REMINDER = "reminder"
+    SUPERVISION = "supervision"
+    NAMING = "naming"
+
+
+_labels(SupervisionTier, {
+    "reminder": ("催办", "reminder"),
+    "supervision": ("督办", "supervision"),
+    "naming": ("通报", "public naming"),
+})
+
+
+class NotAcceptedReason(StrEnum):
+    """Why a complaint or request is not accepted (不予受理)."""
+
+    LITIGATION_OR_PETITION = "litigation_or_petition"
+    ANOTHER_BODY = "another_body"
+    REPEAT_WITHOUT_NEW_FACTS = "repeat_without_new_facts"
+    SECRETS_OR_PRIVACY = "secrets_or_privacy"
+    MALICIOUS = "malicious"
+    OTHER = "other"
+
+
+_labels(NotAcceptedReason, {
+    "litigation_or_petition": ("已进入诉讼、仲裁或信访程序", "litigation, arbitration or petition "
+                               "in progress"),
+    "another_body": ("属于其他机关职责", "within another body's remit"),
+    "repeat_without_new_facts": ("重复诉求且无新事实、新理由", "a repeat without new facts"),
+    "secrets_or_privacy": ("涉及国家秘密、商业秘密或他人隐私", "concerns secrets or other "
+                           "people's privacy"),
+    "malicious": ("恶意诉求", "malicious"),
+    "other": ("其他", "other"),
 })

@@ -25,8 +25,13 @@ from .taxonomy import OPEN_STATES, CaseState
 R, A, IN, F, P = (CaseState.REGISTERED, CaseState.ACKNOWLEDGED, CaseState.INVESTIGATING,
                   CaseState.RECTIFYING, CaseState.RESPONDED)
 CLOSED, WITHDRAWN, REFERRED = CaseState.CLOSED, CaseState.WITHDRAWN, CaseState.REFERRED
+MERGED = CaseState.MERGED
 SAME: Final = "same"
+#: the command decides (``Command.decided_state``): an approved re-route ends local handling,
+#: a split gives the merged case back the state it had
+DECIDED: Final = "decided"
 ALL_OPEN = (R, A, IN, F, P)
+BEFORE_REPLY = (R, A, IN, F)
 
 #: command name -> {from state: to state (or SAME)}
 TABLE: dict[str, dict[CaseState, CaseState | str]] = {
@@ -58,6 +63,66 @@ TABLE: dict[str, dict[CaseState, CaseState | str]] = {
     "record_cluster_alert": dict.fromkeys(CaseState, SAME),
     "view_attachment":     dict.fromkeys(CaseState, SAME),
     "refuse_attachment":   dict.fromkeys(CaseState, SAME),
+    # hotline work orders (工单): docs/workorders.md
+    "sign_work_order":     {R: A, IN: SAME},
+    "return_work_order":   {R: REFERRED, A: REFERRED, IN: REFERRED},
+    "request_reroute":     dict.fromkeys(BEFORE_REPLY, SAME),
+    "dispute_dispatch":    dict.fromkeys(BEFORE_REPLY, SAME),
+    "request_extension":   dict.fromkeys(BEFORE_REPLY, SAME),
+    "record_platform_decision": dict.fromkeys(BEFORE_REPLY, DECIDED),
+    "reply_work_order":    {A: P, IN: P, F: P},
+    "record_callback":     {P: SAME, CLOSED: SAME},
+    "redo_work_order":     {P: IN, CLOSED: IN},
+    "record_supervision":  dict.fromkeys(ALL_OPEN, SAME),
+    # merging duplicates (并单) and undoing it (拆单)
+    "merge_into":          dict.fromkeys(ALL_OPEN, MERGED),
+    "absorb_case":         dict.fromkeys(ALL_OPEN, SAME),
+    "undo_merge":          {**dict.fromkeys(CaseState, SAME), MERGED: DECIDED},
+}
+
+#: zh/en names of the commands (the table's rows), for people
+COMMAND_LABELS: dict[str, tuple[str, str]] = {
+    "acknowledge": ("受理告知", "acknowledge"),
+    "classify": ("分类", "classify"),
+    "assign": ("分派", "assign"),
+    "link_exam": ("关联检查", "link an exam"),
+    "log_communication": ("记录沟通", "log a communication"),
+    "start_investigation": ("开始调查", "start the investigation"),
+    "add_team_member": ("加入调查组", "add a team member"),
+    "add_evidence": ("添加证据", "add evidence"),
+    "record_finding": ("记录调查结论", "record a finding"),
+    "plan_action": ("制定整改措施", "plan a rectification action"),
+    "record_progress": ("记录整改进展", "record progress"),
+    "verify_action": ("验证整改效果", "verify an action"),
+    "respond": ("答复", "respond"),
+    "record_follow_up": ("回访", "record the follow-up"),
+    "waive_follow_up": ("免于回访", "waive the follow-up"),
+    "close": ("办结", "close"),
+    "withdraw": ("撤回", "withdraw"),
+    "refer": ("转办", "refer"),
+    "decline": ("不予受理", "decline (not accepted)"),
+    "reopen": ("重新办理", "reopen"),
+    "extend_deadline": ("延长期限", "extend a deadline"),
+    "record_deadline_alert": ("记录时限提醒", "record a deadline alert"),
+    "add_attachment": ("添加附件", "add an attachment"),
+    "reveal_identity": ("查看身份信息", "reveal identity"),
+    "refuse_identity": ("拒绝查看身份", "identity view refused"),
+    "record_cluster_alert": ("记录聚集提醒", "record a cluster alert"),
+    "view_attachment": ("查看附件", "view an attachment"),
+    "refuse_attachment": ("拒绝查看附件", "attachment view refused"),
+    "sign_work_order": ("签收", "sign for the work order"),
+    "return_work_order": ("退回", "return to the platform"),
+    "request_reroute": ("改派申请", "request re-routing"),
+    "dispute_dispatch": ("派单异议", "dispute the dispatch"),
+    "request_extension": ("延期申请", "request an extension"),
+    "record_platform_decision": ("记录平台审核结果", "record the platform's decision"),
+    "reply_work_order": ("办结答复", "reply to the work order"),
+    "record_callback": ("记录平台回访结果", "record the platform's call-back"),
+    "redo_work_order": ("重办", "redo the work order"),
+    "record_supervision": ("记录催办/督办/通报", "record supervision"),
+    "merge_into": ("并单（被并入）", "merge into another case"),
+    "absorb_case": ("并单（并入本单）", "absorb a merged case"),
+    "undo_merge": ("拆单", "undo a merge"),
 }
 
 
@@ -72,6 +137,8 @@ def next_state(state: CaseState, command: str) -> CaseState:
     if row is None or state not in row:
         raise IllegalTransition(state.value, command, allowed_commands(state))
     target = row[state]
+    if target == DECIDED:
+        return state  # the command decides; see handle()
     return state if target == SAME else CaseState(target)
 
 
@@ -109,6 +176,8 @@ def handle(case: Case, command: Command, actor: str, at: datetime,
     target = next_state(case.state, command.name)
     command = command.prepare(case)
     command.guard(case, at.date())
+    if TABLE[command.name][case.state] == DECIDED:
+        target = command.decided_state(case)
     payload = command.to_payload()
     event = _event(case.reference, case.version + 1, payload, actor, at,
                    command.reason_text() or reason, case.state, target)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         EncryptedData,
         Exporter,
         IntegrityCheck,
+        Job,
         Routing,
         Viewer,
     )
@@ -122,6 +123,18 @@ def hc_register_notifiers(register: Callable[[Notifier], None], app: App) -> Non
 
     A notifier receives personal data masked unless the site lists its id in
     ``HC_NOTIFY_TRUSTED``; a report's (举报) complainant never.
+    """
+
+
+@hookspec
+def hc_register_jobs(register: Callable[[Job], None], app: App) -> None:
+    """Provide scheduled jobs for ``hospital-complaints worker`` (a platform poller, a
+    nightly export).
+
+    :param register: call it once per ``Job(name, every_s, run)``; ``run()`` returns a short
+        line for the log. Names must be unique; the worker runs each job in one worker at a
+        time (a named lock), every ``every_s`` seconds, and keeps going if it raises.
+    :param app: the application. Accept it only if needed.
     """
 
 

@@ -26,6 +26,7 @@ from .types import (
     EncryptedData,
     Exporter,
     IntegrityCheck,
+    Job,
     NotificationFailure,
     Routing,
     Viewer,
@@ -248,6 +249,22 @@ class HCPluginManager:
     def notifiers(self, app: Any = None) -> dict[str, Notifier]:
         """Transports for durable delivery (``hc_register_notifiers``), by id."""
         return self._collect("hc_register_notifiers", Notifier, app=app)
+
+    def jobs(self, app: Any = None) -> dict[str, Job]:
+        """Scheduled jobs plugins provide to the worker (``hc_register_jobs``), by name."""
+        found: dict[str, Job] = {}
+        for plugin, caller in self._each("hc_register_jobs"):
+            def register(job: Any, _plugin: str = plugin) -> None:
+                if not isinstance(job, Job):
+                    raise PluginError(f"plugin {_plugin!r} registered {type(job).__name__} "
+                                      "through hc_register_jobs; expected Job")
+                if job.name in found:
+                    raise PluginError(f"job {job.name!r} is registered twice",
+                                      f"后台任务 {job.name!r} 被重复注册")
+                found[job.name] = job
+
+            caller(register=register, app=app)
+        return found
 
     def exam_contact(self, accession_number: str, app: Any = None) -> ExamContact | None:
         """The first plugin's answer to ``hc_exam_contact`` (``None``: nobody knows)."""

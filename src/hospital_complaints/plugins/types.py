@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import IO, Any, Protocol, runtime_checkable
 
 from ..domain.base import Instant, ShortText, StrictModel, Text
@@ -111,3 +112,13 @@ class DemoFeed(StrictModel):
 
     lines: list[str]
     stored_all: bool
+
+
+@dataclass
+class Job:
+    """A scheduled job: ``run()`` every ``every_s`` seconds (0: never), in one worker at a
+    time. ``run`` returns a short line for the log and the ``--once`` summary."""
+
+    name: str
+    every_s: float
+    run: Callable[[], str]

@@ -46,6 +46,7 @@ from ..domain.taxonomy import (
 )
 from ..domain.validation import parse
 from ..domain.views import CaseSummary, masked_event, summarize
+from ..domain.workorder_commands import WORK_ORDER_TIMED
 from ..errors import (
     AccessDenied,
     ConcurrencyConflict,
@@ -246,7 +247,7 @@ class ComplaintService:
                     f"投诉 {reference} 当前版本为 {case.version}，您看到的是 {expected_version}；"
                     "已被他人修改，请刷新后重试，本次未保存",
                 )
-            self.before_command(case, cmd)
+            cmd = self.before_command(case, cmd)
             event = workflow.handle(case, cmd, actor, self.clock.now(), reason)
             uow.commit()
         self._notify(case, [event])
@@ -267,7 +268,7 @@ class ComplaintService:
             now = self.clock.now()
             events = []
             for cmd in commands:
-                self.before_command(case, cmd)
+                cmd = self.before_command(case, cmd)
                 events.append(workflow.handle(case, cmd, actor, now, reason))
             uow.commit()
         self._notify(case, events)
@@ -297,13 +298,19 @@ class ComplaintService:
             self._notify(case, [event])
         return recorded
 
-    def before_command(self, case: Case, command: Command) -> None:
-        """Checks that need more than the case: an extension must fit the SLA policy."""
+    def before_command(self, case: Case, command: Command) -> Command:
+        """Checks that need more than the case: an extension must fit the SLA policy; a work
+        order's time limits are its regional profile's (``app.workorders``), which may also
+        fill what the profile decides (a redo's deadline). Returns the command to handle."""
         if isinstance(command, ExtendDeadline):
             from ..sla import check_extension
 
             check_extension(self.sla_policy(), case, command.milestone, command.days,
                             command.consent)
+        if self.app is not None and command.name in WORK_ORDER_TIMED:
+            checked: Command = self.app.workorders.before(case, command, self.clock.now())
+            return checked
+        return command
 
     def sla_policy(self) -> SlaPolicy:
         """The deadline policy applied to cases (``HC_SLA_POLICY``; combinations allowed)."""

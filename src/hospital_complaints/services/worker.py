@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HospitalComplaintsError
+from ..plugins.types import Job
 
 if TYPE_CHECKING:
     from ..app import App
@@ -44,16 +45,6 @@ log = logging.getLogger(__name__)
 
 DELIVER, SWEEP, SYNC, SURVEYS = "deliver", "sweep", "sync", "surveys"
 SQLITE_LOCK = "worker"
-
-
-@dataclass
-class Job:
-    """A scheduled job: ``run()`` every ``every_s`` seconds (0: never), in one worker at a
-    time. ``run`` returns a short line for the log and the ``--once`` summary."""
-
-    name: str
-    every_s: float
-    run: Callable[[], str]
 
 
 @dataclass
@@ -86,6 +77,13 @@ class Worker:
         self.register_job(Job(SYNC, settings.sync_every_s, self._sync))
         self.register_job(Job(SURVEYS, settings.survey_every_s if app.surveys.enabled else 0,
                               self._surveys))
+        for job in app.plugins.jobs(app).values():
+            if job.name in self.jobs or job.name == DELIVER:
+                from ..errors import PluginError
+
+                raise PluginError(f"a plugin's job is named {job.name!r}, like a built-in job",
+                                  f"插件的后台任务名 {job.name!r} 与内置任务重名")
+            self.register_job(job)
         self.enabled = jobs if jobs is not None else {DELIVER, *self.jobs}
         unknown = self.enabled - {DELIVER, *self.jobs}
         if unknown:
@@ -203,8 +201,9 @@ class Worker:
     def _sweep(self) -> str:
         result = self.app.deadlines.sweep()
         alerts = len(result.new_alerts)
-        return (f"sweep: {alerts} new deadline alerts recorded "
-                f"(新记录 {alerts} 条时限提醒/督办)")
+        tiers = self.app.workorders.supervise()
+        return (f"sweep: {alerts} new deadline alerts, {tiers} work-order supervision tiers "
+                f"recorded (新记录 {alerts} 条时限提醒，{tiers} 条工单催办/督办/通报)")
 
     def _sync(self) -> str:
         sources = self.app.imaging.sources()

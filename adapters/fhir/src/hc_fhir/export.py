@@ -286,6 +286,8 @@ _TASK_STATUS: dict[CaseState, str] = {
     CaseState.CLOSED: "completed",
     CaseState.WITHDRAWN: "cancelled",
     CaseState.REFERRED: "completed",
+    #: 并单: handled on in the case it was merged into (statusReason names it)
+    CaseState.MERGED: "cancelled",
 }
 
 _ACTION_STATUS: dict[ActionStatus, str] = {
@@ -331,6 +333,8 @@ def case_task(case: Case, o: ExportOptions, patient: dict[str, Any] | None,
     res = _base_task(case, "task", TaskCode.COMPLAINT_HANDLING, task_status(case), patient)
     res["identifier"] = [{"system": SID_REFERENCE, "value": case.reference}]
     res["businessStatus"] = concept(case.state)
+    if case.merged_into is not None:
+        res["statusReason"] = {"text": f"merged into {case.merged_into} (并单)"}
     if case.events:
         res["authoredOn"] = _dt(case.events[0].at)
         res["lastModified"] = _dt(case.events[-1].at)

@@ -23,6 +23,7 @@ from ...errors import HospitalComplaintsError
 from .event import Event
 from .payloads import ALL_PAYLOADS, EventPayload
 from .records import STORED
+from .workorder_payloads import WORK_ORDER_PAYLOADS
 
 #: turns a payload of version N (a JSON object) into one of version N + 1
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -157,16 +158,20 @@ def _validate(cls: type[EventPayload], data: Any, event: Event) -> EventPayload:
             f"{where}") from None
 
 
+#: Every payload class of this release: the case workflow's, and the work orders' and merges'
+EVERY_PAYLOAD: tuple[type[EventPayload], ...] = ALL_PAYLOADS + WORK_ORDER_PAYLOADS
+
 #: The payload classes and upcasters of this release.
-PAYLOADS = PayloadRegistry(ALL_PAYLOADS)
+PAYLOADS = PayloadRegistry(EVERY_PAYLOAD)
 
-# Upcasters of this release, oldest first, e.g.:
-#
-# @PAYLOADS.upcaster("acknowledged", 1)
-# def _acknowledged_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-#     return {**data, "channel": "phone"}
-#
-# (none yet: every event type is at version 1)
 
-__all__ = ["PAYLOADS", "PayloadRegistry", "StoredEventInvalid", "UnknownEventSchema",
-           "Upcaster"]
+# Upcasters of this release, oldest first.
+
+@PAYLOADS.upcaster("declined", 1)
+def _declined_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Release 0.2 added the not-accepted reason code (不予受理理由类别); older refusals
+    have none."""
+    return {**data, "reason_code": None}
+
+__all__ = ["EVERY_PAYLOAD", "PAYLOADS", "PayloadRegistry", "StoredEventInvalid",
+           "UnknownEventSchema", "Upcaster"]

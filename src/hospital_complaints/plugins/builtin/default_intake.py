@@ -9,7 +9,8 @@
 
     {"ticket_id": "...", "platform": "12320", "accepted_at": "...", "caller_name": "...",
      "caller_phone": "...", "category": "complaint|consultation|report|suggestion|praise",
-     "title": "...", "content": "...", "demands": "...", "consent_to_callback": true}
+     "title": "...", "content": "...", "demands": "...", "consent_to_callback": true,
+     "accession_number": "..."}
 
 Anything else abstains (returns None), so a hospital's own plugin can take the channel.
 """
@@ -66,6 +67,8 @@ def _hotline(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
     if raw.get("demands"):
         draft["demands"] = raw["demands"]
+    if raw.get("accession_number"):
+        draft["exam_links"] = [{"accession_number": raw["accession_number"]}]
     return draft
 
 

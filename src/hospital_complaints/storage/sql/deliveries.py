@@ -98,7 +98,10 @@ class SqlDeliveryQueue:
         waiting = sa.exists().where(
             earlier.c.complaint_ref == t.c.complaint_ref,
             earlier.c.notifier == t.c.notifier,
-            earlier.c.status == PENDING,
+            # coalesce() keeps PostgreSQL off the (status, due) index here: on a fresh table
+            # without statistics it scanned that index once per pending row (1.5 s per claim
+            # with 2,000 rows); this way only the (case, notifier, seq) index fits (4 ms)
+            sa.func.coalesce(earlier.c.status, "") == PENDING,
             earlier.c.global_seq < t.c.global_seq,
             sa.or_(earlier.c.next_attempt_s > now_s, earlier.c.leased_until_s >= now_s))
         due = sa.and_(t.c.status == PENDING, t.c.next_attempt_s <= now_s,

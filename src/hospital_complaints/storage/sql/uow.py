@@ -216,7 +216,7 @@ class SqlStore:
         cfg.attributes["hc_schema"] = self.schema
         cfg.attributes["hc_prefix"] = self.prefix
         known = {r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()}
-        with self._connect() as conn:
+        with self._connect() as conn, self._migration_lock(conn):
             if self.schema is not None and self.dialect == "postgresql":
                 conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                 conn.commit()
@@ -249,6 +249,40 @@ class SqlStore:
             if hidden and version is not None:
                 conn.execute(sa.insert(version), [{"version_num": r} for r in hidden])
             conn.commit()
+
+    @contextmanager
+    def _migration_lock(self, conn: Connection) -> Iterator[None]:
+        """One migrating process at a time per schema and prefix (two workers or a worker
+        and the CLI starting together would both create the same tables): a session-level
+        advisory lock on PostgreSQL, a named lock on MariaDB. The version table is read after
+        the lock is taken, so the second process sees the first one's work. SQLite
+        serialises writers itself."""
+        key = f"hospital-complaints:migrate:{self.schema or ''}:{self.prefix}"
+        if self.dialect == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.rollback()
+                conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+                conn.commit()
+        elif self.dialect in ("mysql", "mariadb"):
+            got = conn.execute(sa.text("SELECT GET_LOCK(:k, 600)"), {"k": key[:64]}).scalar()
+            conn.commit()
+            if got != 1:
+                raise ConcurrencyConflict(
+                    "another process has been migrating this database for 10 minutes; try "
+                    "again when it has finished",
+                    "另一个进程正在升级数据库结构（已超过10分钟），请稍后重试")
+            try:
+                yield
+            finally:
+                conn.rollback()
+                conn.execute(sa.text("SELECT RELEASE_LOCK(:k)"), {"k": key[:64]})
+                conn.commit()
+        else:
+            yield
 
     def _restore_versions(self, version: sa.Table, revisions: list[str]) -> None:
         """Insert the version rows among ``revisions`` that are missing (after a failure)."""

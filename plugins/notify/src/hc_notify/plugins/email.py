@@ -1,0 +1,37 @@
+"""Entry point ``notify_email``: an SMTP server,
+when ``HC_NOTIFY_SMTP_HOST`` (``[plugins.notify_email] host``) is set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hospital_complaints.plugin_api import Notifier, PluginSettings, hookimpl
+
+from ..settings import DECLARATIONS, section
+
+if TYPE_CHECKING:
+    import click
+
+NAME = "notify_email"
+
+
+@hookimpl
+def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    register(DECLARATIONS[NAME])
+
+
+@hookimpl
+def hc_register_notifiers(register: Callable[[Notifier], None], app: Any) -> None:
+    settings = section(app, NAME)
+    if settings.host:
+        from ..smtp import EmailNotifier
+
+        register(EmailNotifier(settings))
+
+
+@hookimpl
+def hc_register_cli_commands(cli: click.Group) -> None:
+    from ..cli import add_to
+
+    add_to(cli)

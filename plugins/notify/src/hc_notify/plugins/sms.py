@@ -1,0 +1,37 @@
+"""Entry point ``notify_sms``: an SMS gateway,
+when ``HC_NOTIFY_SMS_URL`` (``[plugins.notify_sms] url``) is set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hospital_complaints.plugin_api import Notifier, PluginSettings, hookimpl
+
+from ..settings import DECLARATIONS, section
+
+if TYPE_CHECKING:
+    import click
+
+NAME = "notify_sms"
+
+
+@hookimpl
+def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    register(DECLARATIONS[NAME])
+
+
+@hookimpl
+def hc_register_notifiers(register: Callable[[Notifier], None], app: Any) -> None:
+    settings = section(app, NAME)
+    if settings.url:
+        from ..sms import SmsNotifier
+
+        register(SmsNotifier(settings))
+
+
+@hookimpl
+def hc_register_cli_commands(cli: click.Group) -> None:
+    from ..cli import add_to
+
+    add_to(cli)

@@ -1,0 +1,37 @@
+"""Entry point ``notify_webhook``: a Standard Webhooks receiver, when
+``HC_NOTIFY_WEBHOOK_URL`` (``[plugins.notify_webhook] url``) is set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hospital_complaints.plugin_api import Notifier, PluginSettings, hookimpl
+
+from ..settings import DECLARATIONS, section
+
+if TYPE_CHECKING:
+    import click
+
+NAME = "notify_webhook"
+
+
+@hookimpl
+def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    register(DECLARATIONS[NAME])
+
+
+@hookimpl
+def hc_register_notifiers(register: Callable[[Notifier], None], app: Any) -> None:
+    settings = section(app, NAME)
+    if settings.url:
+        from ..webhook import WebhookNotifier
+
+        register(WebhookNotifier(settings))
+
+
+@hookimpl
+def hc_register_cli_commands(cli: click.Group) -> None:
+    from ..cli import add_to
+
+    add_to(cli)

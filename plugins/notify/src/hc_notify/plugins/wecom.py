@@ -1,0 +1,37 @@
+"""Entry point ``notify_wecom``: a WeCom group robot,
+when ``HC_NOTIFY_WECOM_URL`` (``[plugins.notify_wecom] url``) is set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hospital_complaints.plugin_api import Notifier, PluginSettings, hookimpl
+
+from ..settings import DECLARATIONS, section
+
+if TYPE_CHECKING:
+    import click
+
+NAME = "notify_wecom"
+
+
+@hookimpl
+def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    register(DECLARATIONS[NAME])
+
+
+@hookimpl
+def hc_register_notifiers(register: Callable[[Notifier], None], app: Any) -> None:
+    settings = section(app, NAME)
+    if settings.url:
+        from ..wecom import WecomNotifier
+
+        register(WecomNotifier(settings))
+
+
+@hookimpl
+def hc_register_cli_commands(cli: click.Group) -> None:
+    from ..cli import add_to
+
+    add_to(cli)
