@@ -69,7 +69,8 @@ def ensure_venv(with_tests: bool) -> None:
 def install_node_peers() -> None:
     """npm packages the adapters' tests use as independent validators and servers (Medplum,
     FHIR.js). Without npm those tests skip with their reason (CI turns that into a failure)."""
-    for lock in sorted(ROOT.glob("adapters/*/js/package-lock.json")):
+    for lock in sorted([*ROOT.glob("adapters/*/js/package-lock.json"),
+                        *ROOT.glob("tests/js/package-lock.json")]):
         folder = lock.parent
         marker = folder / "node_modules" / ".hc-lock-sha256"
         want = hashlib.sha256(lock.read_bytes()).hexdigest()

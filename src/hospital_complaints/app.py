@@ -33,6 +33,7 @@ from .plugins.manager import HCPluginManager
 from .settings import PluginSettings, Settings, plugin_config
 
 if TYPE_CHECKING:
+    from .reports.service import ReportService
     from .services.access import AccessPolicy
     from .services.audit import AuditService
     from .services.deadlines import DeadlineService
@@ -193,6 +194,13 @@ class App:
         from .services.notifications import NotificationService
 
         return NotificationService(self)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        """Registered reports (the monthly report, returns), built and written in any format."""
+        from .reports.service import ReportService
+
+        return ReportService(self)
 
     @cached_property
     def workorders(self) -> WorkOrderService:

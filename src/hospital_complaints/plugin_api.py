@@ -13,133 +13,326 @@ it never reads the environment. See docs/hooks.md and docs/plugin-template.md.
 
 from __future__ import annotations
 
-from .app import App, bootstrap
-from .cli.context import get_app as cli_app
-from .cli.context import get_service as cli_service
-from .cli.errors import ErrorBoundaryGroup
-from .cli.output import console, styled
-from .clock import Clock, FixedClock, SystemClock, zone
-from .correlation.evidence import EvidencePack
-from .correlation.records import ExamRecord
-from .correlation.summary import DepartmentSummary
-from .domain import taxonomy, workflow
-from .domain.case import Case
-from .domain.commands import (
-    COMMAND_BY_EVENT,
-    COMMAND_BY_NAME,
-    PUBLIC_COMMANDS,
-    Acknowledge,
-    AddEvidence,
-    AddTeamMember,
-    Assign,
-    Classify,
-    Close,
-    Command,
-    Decline,
-    ExtendDeadline,
-    LinkExam,
-    LogCommunication,
-    PlanAction,
-    RecordFinding,
-    RecordFollowUp,
-    RecordProgress,
-    Refer,
-    RegisterComplaint,
-    Reopen,
-    Respond,
-    StartInvestigation,
-    VerifyAction,
-    WaiveFollowUp,
-    Withdraw,
-)
-from .domain.complaint import (
-    Attachment,
-    CategorySuggestion,
-    CommunicationEntry,
-    Complainant,
-    Complaint,
-    ComplaintDraft,
-    EvidenceItem,
-    ExamLink,
-    Finding,
-    FollowUp,
-    Outcome,
-    PatientRef,
-    ProgressCheck,
-    RectificationAction,
-    Response,
-    StaffRef,
-    TeamMember,
-    Verification,
-)
-from .domain.events import Event
-from .domain.imaging import (
-    EquipmentFault,
-    ExamEvent,
-    ExamSource,
-    FaultSource,
-    IncrementalExamSource,
-    RosterShift,
-)
-from .domain.notifications import Delivery, DeliveryRefused, ExamContact, Notifier, Recipient
-from .domain.personal import Personal, mask_dump, mask_value
-from .domain.taxonomy import (
-    ActionStatus,
-    ActionType,
-    CaseState,
-    Category,
-    Channel,
-    ComplainantRole,
-    ComplaintKind,
-    Complexity,
-    ContactMethod,
-    Direction,
-    EvidenceType,
-    ExamEventType,
-    Harm,
-    OutcomeKind,
-    Severity,
-    TeamRole,
-    allowed,
-    label,
-)
-from .domain.validation import parse, to_invalid_input
-from .domain.views import CaseSummary, masked_event, summarize
-from .errors import (
-    AccessDenied,
-    ConcurrencyConflict,
-    ConfigError,
-    FieldProblem,
-    GuardFailed,
-    HospitalComplaintsError,
-    IllegalTransition,
-    InvalidInput,
-    NotFound,
-    PluginError,
-    WorkflowError,
-)
-from .files import decode, load_json, read_text
-from .plugins import hookimpl
-from .plugins.types import (
-    AccessDecision,
-    DemoFeed,
-    EncryptedData,
-    Exporter,
-    IntegrityCheck,
-    Job,
-    NotificationFailure,
-    Routing,
-    Viewer,
-)
-from .services.access import RevealGrant
-from .services.imaging import ExamTransaction
-from .services.service import CaseFilter, ComplaintService
-from .services.surveys import SurveyLinkError
-from .settings import PluginSettings, Settings
-from .sla import case_deadlines
-from .storage.keys import EncryptionKeyError, KeyRing
-from .storage.sql import SqlStore
-from .storage.sql.exams import ImagingRepository
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import App, bootstrap
+    from .cli.context import get_app as cli_app
+    from .cli.context import get_service as cli_service
+    from .cli.errors import ErrorBoundaryGroup
+    from .cli.main import lazy_command
+    from .cli.output import console, styled
+    from .clock import Clock, FixedClock, SystemClock, zone
+    from .correlation.evidence import EvidencePack
+    from .correlation.records import ExamRecord
+    from .correlation.summary import DepartmentSummary
+    from .domain import taxonomy, workflow
+    from .domain.case import Case
+    from .domain.commands import (
+        COMMAND_BY_EVENT,
+        COMMAND_BY_NAME,
+        PUBLIC_COMMANDS,
+        Acknowledge,
+        AddEvidence,
+        AddTeamMember,
+        Assign,
+        Classify,
+        Close,
+        Command,
+        Decline,
+        ExtendDeadline,
+        LinkExam,
+        LogCommunication,
+        PlanAction,
+        RecordFinding,
+        RecordFollowUp,
+        RecordProgress,
+        Refer,
+        RegisterComplaint,
+        Reopen,
+        Respond,
+        StartInvestigation,
+        VerifyAction,
+        WaiveFollowUp,
+        Withdraw,
+    )
+    from .domain.complaint import (
+        Attachment,
+        CategorySuggestion,
+        CommunicationEntry,
+        Complainant,
+        Complaint,
+        ComplaintDraft,
+        EvidenceItem,
+        ExamLink,
+        Finding,
+        FollowUp,
+        Outcome,
+        PatientRef,
+        ProgressCheck,
+        RectificationAction,
+        Response,
+        StaffRef,
+        TeamMember,
+        Verification,
+    )
+    from .domain.events import Event
+    from .domain.imaging import (
+        EquipmentFault,
+        ExamEvent,
+        ExamSource,
+        FaultSource,
+        IncrementalExamSource,
+        RosterShift,
+    )
+    from .domain.notifications import Delivery, DeliveryRefused, ExamContact, Notifier, Recipient
+    from .domain.personal import Personal, mask_dump, mask_value
+    from .domain.taxonomy import (
+        ActionStatus,
+        ActionType,
+        CaseState,
+        Category,
+        Channel,
+        ComplainantRole,
+        ComplaintKind,
+        Complexity,
+        ContactMethod,
+        Direction,
+        EvidenceType,
+        ExamEventType,
+        Harm,
+        OutcomeKind,
+        Severity,
+        TeamRole,
+        allowed,
+        label,
+    )
+    from .domain.validation import parse, to_invalid_input
+    from .domain.views import CaseSummary, masked_event, summarize
+    from .errors import (
+        AccessDenied,
+        ConcurrencyConflict,
+        ConfigError,
+        FieldProblem,
+        GuardFailed,
+        HospitalComplaintsError,
+        IllegalTransition,
+        InvalidInput,
+        NotFound,
+        PluginError,
+        WorkflowError,
+    )
+    from .files import decode, load_json, read_text
+    from .plugins import hookimpl
+    from .plugins.types import (
+        AccessDecision,
+        DemoFeed,
+        EncryptedData,
+        Exporter,
+        IntegrityCheck,
+        Job,
+        NotificationFailure,
+        Routing,
+        Viewer,
+    )
+    from .reports.build import (
+        Bi,
+        CaseFact,
+        Chart,
+        Column,
+        FollowUpResult,
+        FollowUpSource,
+        Month,
+        ReferenceLine,
+        Report,
+        ReportData,
+        ReportDefinition,
+        ReportRequest,
+        Section,
+        Series,
+        Table,
+        breakdown,
+    )
+    from .services.access import RevealGrant
+    from .services.imaging import ExamTransaction
+    from .services.service import CaseFilter, ComplaintService
+    from .services.surveys import SurveyLinkError
+    from .settings import PluginSettings, Settings
+    from .sla import case_deadlines
+    from .storage.keys import EncryptionKeyError, KeyRing
+    from .storage.sql import SqlStore
+    from .storage.sql.exams import ImagingRepository
+
+#: public name -> (module, attribute): imported on first use, so that ``import
+#: hospital_complaints`` (and the command line's start) does not load every layer
+_WHERE: dict[str, tuple[str, str]] = {
+    "lazy_command": (".cli.main", "lazy_command"),
+    "Bi": (".reports.build", "Bi"),
+    "CaseFact": (".reports.build", "CaseFact"),
+    "Chart": (".reports.build", "Chart"),
+    "Column": (".reports.build", "Column"),
+    "FollowUpResult": (".reports.build", "FollowUpResult"),
+    "FollowUpSource": (".reports.build", "FollowUpSource"),
+    "Month": (".reports.build", "Month"),
+    "ReferenceLine": (".reports.build", "ReferenceLine"),
+    "Report": (".reports.build", "Report"),
+    "ReportData": (".reports.build", "ReportData"),
+    "ReportDefinition": (".reports.build", "ReportDefinition"),
+    "ReportRequest": (".reports.build", "ReportRequest"),
+    "Section": (".reports.build", "Section"),
+    "Series": (".reports.build", "Series"),
+    "Table": (".reports.build", "Table"),
+    "breakdown": (".reports.build", "breakdown"),
+    "App": (".app", "App"),
+    "bootstrap": (".app", "bootstrap"),
+    "cli_app": (".cli.context", "get_app"),
+    "cli_service": (".cli.context", "get_service"),
+    "ErrorBoundaryGroup": (".cli.errors", "ErrorBoundaryGroup"),
+    "console": (".cli.output", "console"),
+    "styled": (".cli.output", "styled"),
+    "Clock": (".clock", "Clock"),
+    "FixedClock": (".clock", "FixedClock"),
+    "SystemClock": (".clock", "SystemClock"),
+    "zone": (".clock", "zone"),
+    "EvidencePack": (".correlation.evidence", "EvidencePack"),
+    "ExamRecord": (".correlation.records", "ExamRecord"),
+    "DepartmentSummary": (".correlation.summary", "DepartmentSummary"),
+    "taxonomy": (".domain", "taxonomy"),
+    "workflow": (".domain", "workflow"),
+    "Case": (".domain.case", "Case"),
+    "COMMAND_BY_EVENT": (".domain.commands", "COMMAND_BY_EVENT"),
+    "COMMAND_BY_NAME": (".domain.commands", "COMMAND_BY_NAME"),
+    "PUBLIC_COMMANDS": (".domain.commands", "PUBLIC_COMMANDS"),
+    "Acknowledge": (".domain.commands", "Acknowledge"),
+    "AddEvidence": (".domain.commands", "AddEvidence"),
+    "AddTeamMember": (".domain.commands", "AddTeamMember"),
+    "Assign": (".domain.commands", "Assign"),
+    "Classify": (".domain.commands", "Classify"),
+    "Close": (".domain.commands", "Close"),
+    "Command": (".domain.commands", "Command"),
+    "Decline": (".domain.commands", "Decline"),
+    "ExtendDeadline": (".domain.commands", "ExtendDeadline"),
+    "LinkExam": (".domain.commands", "LinkExam"),
+    "LogCommunication": (".domain.commands", "LogCommunication"),
+    "PlanAction": (".domain.commands", "PlanAction"),
+    "RecordFinding": (".domain.commands", "RecordFinding"),
+    "RecordFollowUp": (".domain.commands", "RecordFollowUp"),
+    "RecordProgress": (".domain.commands", "RecordProgress"),
+    "Refer": (".domain.commands", "Refer"),
+    "RegisterComplaint": (".domain.commands", "RegisterComplaint"),
+    "Reopen": (".domain.commands", "Reopen"),
+    "Respond": (".domain.commands", "Respond"),
+    "StartInvestigation": (".domain.commands", "StartInvestigation"),
+    "VerifyAction": (".domain.commands", "VerifyAction"),
+    "WaiveFollowUp": (".domain.commands", "WaiveFollowUp"),
+    "Withdraw": (".domain.commands", "Withdraw"),
+    "Attachment": (".domain.complaint", "Attachment"),
+    "CategorySuggestion": (".domain.complaint", "CategorySuggestion"),
+    "CommunicationEntry": (".domain.complaint", "CommunicationEntry"),
+    "Complainant": (".domain.complaint", "Complainant"),
+    "Complaint": (".domain.complaint", "Complaint"),
+    "ComplaintDraft": (".domain.complaint", "ComplaintDraft"),
+    "EvidenceItem": (".domain.complaint", "EvidenceItem"),
+    "ExamLink": (".domain.complaint", "ExamLink"),
+    "Finding": (".domain.complaint", "Finding"),
+    "FollowUp": (".domain.complaint", "FollowUp"),
+    "Outcome": (".domain.complaint", "Outcome"),
+    "PatientRef": (".domain.complaint", "PatientRef"),
+    "ProgressCheck": (".domain.complaint", "ProgressCheck"),
+    "RectificationAction": (".domain.complaint", "RectificationAction"),
+    "Response": (".domain.complaint", "Response"),
+    "StaffRef": (".domain.complaint", "StaffRef"),
+    "TeamMember": (".domain.complaint", "TeamMember"),
+    "Verification": (".domain.complaint", "Verification"),
+    "Event": (".domain.events", "Event"),
+    "EquipmentFault": (".domain.imaging", "EquipmentFault"),
+    "ExamEvent": (".domain.imaging", "ExamEvent"),
+    "ExamSource": (".domain.imaging", "ExamSource"),
+    "FaultSource": (".domain.imaging", "FaultSource"),
+    "IncrementalExamSource": (".domain.imaging", "IncrementalExamSource"),
+    "RosterShift": (".domain.imaging", "RosterShift"),
+    "Delivery": (".domain.notifications", "Delivery"),
+    "DeliveryRefused": (".domain.notifications", "DeliveryRefused"),
+    "ExamContact": (".domain.notifications", "ExamContact"),
+    "Notifier": (".domain.notifications", "Notifier"),
+    "Recipient": (".domain.notifications", "Recipient"),
+    "Personal": (".domain.personal", "Personal"),
+    "mask_dump": (".domain.personal", "mask_dump"),
+    "mask_value": (".domain.personal", "mask_value"),
+    "ActionStatus": (".domain.taxonomy", "ActionStatus"),
+    "ActionType": (".domain.taxonomy", "ActionType"),
+    "CaseState": (".domain.taxonomy", "CaseState"),
+    "Category": (".domain.taxonomy", "Category"),
+    "Channel": (".domain.taxonomy", "Channel"),
+    "ComplainantRole": (".domain.taxonomy", "ComplainantRole"),
+    "ComplaintKind": (".domain.taxonomy", "ComplaintKind"),
+    "Complexity": (".domain.taxonomy", "Complexity"),
+    "ContactMethod": (".domain.taxonomy", "ContactMethod"),
+    "Direction": (".domain.taxonomy", "Direction"),
+    "EvidenceType": (".domain.taxonomy", "EvidenceType"),
+    "ExamEventType": (".domain.taxonomy", "ExamEventType"),
+    "Harm": (".domain.taxonomy", "Harm"),
+    "OutcomeKind": (".domain.taxonomy", "OutcomeKind"),
+    "Severity": (".domain.taxonomy", "Severity"),
+    "TeamRole": (".domain.taxonomy", "TeamRole"),
+    "allowed": (".domain.taxonomy", "allowed"),
+    "label": (".domain.taxonomy", "label"),
+    "parse": (".domain.validation", "parse"),
+    "to_invalid_input": (".domain.validation", "to_invalid_input"),
+    "CaseSummary": (".domain.views", "CaseSummary"),
+    "masked_event": (".domain.views", "masked_event"),
+    "summarize": (".domain.views", "summarize"),
+    "AccessDenied": (".errors", "AccessDenied"),
+    "ConcurrencyConflict": (".errors", "ConcurrencyConflict"),
+    "ConfigError": (".errors", "ConfigError"),
+    "FieldProblem": (".errors", "FieldProblem"),
+    "GuardFailed": (".errors", "GuardFailed"),
+    "HospitalComplaintsError": (".errors", "HospitalComplaintsError"),
+    "IllegalTransition": (".errors", "IllegalTransition"),
+    "InvalidInput": (".errors", "InvalidInput"),
+    "NotFound": (".errors", "NotFound"),
+    "PluginError": (".errors", "PluginError"),
+    "WorkflowError": (".errors", "WorkflowError"),
+    "decode": (".files", "decode"),
+    "load_json": (".files", "load_json"),
+    "read_text": (".files", "read_text"),
+    "hookimpl": (".plugins", "hookimpl"),
+    "AccessDecision": (".plugins.types", "AccessDecision"),
+    "DemoFeed": (".plugins.types", "DemoFeed"),
+    "EncryptedData": (".plugins.types", "EncryptedData"),
+    "Exporter": (".plugins.types", "Exporter"),
+    "IntegrityCheck": (".plugins.types", "IntegrityCheck"),
+    "Job": (".plugins.types", "Job"),
+    "NotificationFailure": (".plugins.types", "NotificationFailure"),
+    "Routing": (".plugins.types", "Routing"),
+    "Viewer": (".plugins.types", "Viewer"),
+    "RevealGrant": (".services.access", "RevealGrant"),
+    "ExamTransaction": (".services.imaging", "ExamTransaction"),
+    "CaseFilter": (".services.service", "CaseFilter"),
+    "ComplaintService": (".services.service", "ComplaintService"),
+    "SurveyLinkError": (".services.surveys", "SurveyLinkError"),
+    "PluginSettings": (".settings", "PluginSettings"),
+    "Settings": (".settings", "Settings"),
+    "case_deadlines": (".sla", "case_deadlines"),
+    "EncryptionKeyError": (".storage.keys", "EncryptionKeyError"),
+    "KeyRing": (".storage.keys", "KeyRing"),
+    "SqlStore": (".storage.sql", "SqlStore"),
+    "ImagingRepository": (".storage.sql.exams", "ImagingRepository"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    found = _WHERE.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(found[0], __package__), found[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 __all__ = [
     "COMMAND_BY_EVENT",
@@ -155,16 +348,20 @@ __all__ = [
     "App",
     "Assign",
     "Attachment",
+    "Bi",
     "Case",
+    "CaseFact",
     "CaseFilter",
     "CaseState",
     "CaseSummary",
     "Category",
     "CategorySuggestion",
     "Channel",
+    "Chart",
     "Classify",
     "Clock",
     "Close",
+    "Column",
     "Command",
     "CommunicationEntry",
     "Complainant",
@@ -205,6 +402,8 @@ __all__ = [
     "Finding",
     "FixedClock",
     "FollowUp",
+    "FollowUpResult",
+    "FollowUpSource",
     "GuardFailed",
     "Harm",
     "HospitalComplaintsError",
@@ -217,6 +416,7 @@ __all__ = [
     "KeyRing",
     "LinkExam",
     "LogCommunication",
+    "Month",
     "NotFound",
     "NotificationFailure",
     "Notifier",
@@ -234,13 +434,20 @@ __all__ = [
     "RecordProgress",
     "RectificationAction",
     "Refer",
+    "ReferenceLine",
     "RegisterComplaint",
     "Reopen",
+    "Report",
+    "ReportData",
+    "ReportDefinition",
+    "ReportRequest",
     "Respond",
     "Response",
     "RevealGrant",
     "RosterShift",
     "Routing",
+    "Section",
+    "Series",
     "Settings",
     "Severity",
     "SqlStore",
@@ -248,6 +455,7 @@ __all__ = [
     "StartInvestigation",
     "SurveyLinkError",
     "SystemClock",
+    "Table",
     "TeamMember",
     "TeamRole",
     "Verification",
@@ -258,6 +466,7 @@ __all__ = [
     "WorkflowError",
     "allowed",
     "bootstrap",
+    "breakdown",
     "case_deadlines",
     "cli_app",
     "cli_service",
@@ -265,6 +474,7 @@ __all__ = [
     "decode",
     "hookimpl",
     "label",
+    "lazy_command",
     "load_json",
     "mask_dump",
     "mask_value",

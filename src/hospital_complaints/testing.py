@@ -38,7 +38,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
 
 BUILTINS = ("default_intake", "default_routing", "default_exporters", "default_access",
-            "sla_profiles", "surveys")
+            "sla_profiles", "surveys", "default_reports")
 
 
 def builtin_plugins(*, trace: bool = False) -> HCPluginManager:

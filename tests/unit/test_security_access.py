@@ -92,6 +92,7 @@ def _run_everything(svc: Any) -> dict[str, Any]:
         "demo": pm.demo_exam_feed(None, []),
         "notifiers": sorted(pm.notifiers()), "contact": pm.exam_contact("A1"),
         "jobs": sorted(pm.jobs()),
+        "reports": sorted(pm.reports()), "follow_up": sorted(pm.follow_up_sources()),
         "suggestions": pm.suggest_categories(case.complaint),
         "events": [(e.type, e.actor) for r in (case.reference, report.reference)
                    for e in svc.get(r).events],

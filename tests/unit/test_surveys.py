@@ -307,3 +307,20 @@ def test_survey_commands(tmp_path: Path) -> None:
     assert "Traceback" not in missing.output
     invite = run_cli(app, "survey", "invite", "--exam", "CT600")
     assert "already invited" in invite.stdout and link not in invite.stdout
+
+
+def test_survey_answers_reach_the_monthly_report(where: Path | None) -> None:
+    app = _app(His(), tmp_path=where, quiet_hours="")
+    for i, answer in enumerate(["very-good", "poor"]):
+        acc = f"CT70{i}"
+        reported_exam(app, acc, NOW - timedelta(hours=1))
+        link = app.surveys.invite_for_exam(acc, "report_final", "CT").link or ""
+        app.surveys.answer(token_of(link), {"overall": answer})
+    reported_exam(app, "CT799", NOW - timedelta(hours=1))
+    app.surveys.invite_for_exam("CT799", "report_final", "CT")
+    report = app.reports.monthly("2026-11")
+    table = report.table("survey_surveys")
+    rows = {r[0]: r[1] for r in table.rows}
+    invited = next(v for k, v in rows.items() if "invited" in str(k))
+    answered = next(v for k, v in rows.items() if "answered" in str(k))
+    assert (invited, answered) == (3, 2)

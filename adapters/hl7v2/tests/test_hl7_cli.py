@@ -53,7 +53,7 @@ def test_inspect_prints_one_json_object_per_event_masked() -> None:
     assert first["scheduled_start"] == "2026-11-21T10:00:00+08:00"
     assert first["patient_id"] == "*******01"
     assert "P20261101" not in out.stdout + out.stderr
-    assert rows[4]["error"].startswith("ORC-9")
+    assert rows[4]["error"].startswith("MSH-7")
     assert rows[5]["event"] is None and "ADT^A08" in rows[5]["note"]
     for row in rows[:4]:
         assert set(row) >= {"message_control_id", "message_type", "event", "accession_number",
@@ -73,7 +73,7 @@ def test_import_stores_and_summarises(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "messages: 37" in out.stdout
     assert "rejected: 6" in out.stdout
-    assert "ORC-9" in out.stdout and "MSH-10" in out.stdout
+    assert "MSH-7" in out.stdout and "MSH-10" in out.stdout
     again = run("--db", f"sqlite:///{db}", "hl7", "import", "--no-progress", *files)
     assert "applied: 0" in again.stdout and "duplicates: 31" in again.stdout
     store = SqlStore(f"sqlite:///{db}", key_ring=KeyRing.parse(KEY))

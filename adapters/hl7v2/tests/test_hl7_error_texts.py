@@ -107,15 +107,14 @@ def test_msh2_error_does_not_echo_the_message(sql_store: SqlStore) -> None:
 
 
 @pytest.mark.parametrize(("segment", "n", "value", "location"), [
-    ("ORC", 9, NID + "X", "ORC-9"),  # not a date/time
-    ("ORC", 9, NID[:14], "ORC-9"),  # shaped like one, but month 01, day 01, hour 19...
-    ("MSH", 12, NAME, "MSH-12"),  # not a version
+    ("MSH", 7, NID + "X", "MSH-7"),  # not a date/time (ORC-9 empty: MSH-7 is the time)
+    ("MSH", 7, NID[:14], "MSH-7"),  # shaped like one, but month 01, day 01, hour 19...
     ("MSH", 18, NAME, "MSH-18"),  # not a character set
     ("MSH", 18, "rot13", "MSH-18"),  # a Python codec, but no character set
 ])
 def test_field_errors_describe_the_value_and_never_quote_it(
         segment: str, n: int, value: str, location: str) -> None:
-    raw = set_field(read("omi_o23_scheduled.hl7"), segment, n, value)
+    raw = set_field(set_field(read("omi_o23_scheduled.hl7"), "ORC", 9, ""), segment, n, value)
     with pytest.raises(Hl7InputError) as err:
         extract_bytes(raw)
     assert err.value.location == location
@@ -123,12 +122,32 @@ def test_field_errors_describe_the_value_and_never_quote_it(
     assert "characters (" in err.value.reason  # the description: length and kinds
 
 
+@pytest.mark.parametrize(("segment", "n", "value", "location"), [
+    ("ORC", 9, NID + "X", "ORC-9"),  # an optional time that is none: a warning
+    ("ORC", 9, NID[:14], "ORC-9"),
+    ("TQ1", 7, NAME, "TQ1-7"),
+    ("MSH", 12, NAME, "MSH-12"),  # not a version: read as v2, with a warning
+])
+def test_field_warnings_describe_the_value_and_never_quote_it(
+        segment: str, n: int, value: str, location: str) -> None:
+    raw = set_field(read("omi_o23_scheduled.hl7"), segment, n, value)
+    x = extract_bytes(raw)
+    assert x.exam_events, "the rest of the event is kept"
+    shown = [w for w in x.warnings if w.startswith(location)]
+    assert shown and "characters (" in shown[0]
+    assert not any(value in w or leaks(w) for w in x.warnings)
+
+
 def test_a_line_that_is_no_segment_is_described_not_shown() -> None:
-    raw = read("omi_o23_scheduled.hl7") + f"\r{NAME} {NID}\r".encode()
+    raw = read("omi_o23_scheduled.hl7") + f"\r\x01{NAME} {NID}\r".encode()
     with pytest.raises(Hl7InputError) as err:
         extract_bytes(raw)
     assert err.value.location == "segment 8"
     assert "ZHA" not in err.value.reason and not leaks(err.value.reason)
+    # text without control characters: a line break inside a field, joined with a warning
+    x = extract_bytes(read("omi_o23_scheduled.hl7") + f"\r{NAME} {NID}\r".encode())
+    assert any(w.startswith("segment 8") for w in x.warnings)
+    assert not any("ZHA" in w or leaks(w) for w in x.warnings)
 
 
 def test_a_message_that_does_not_start_with_msh_shows_only_a_standard_segment_id() -> None:
@@ -141,8 +160,8 @@ def test_a_message_that_does_not_start_with_msh_shows_only_a_standard_segment_id
 
 
 def test_warnings_and_notes_describe_values() -> None:
-    raw = set_field(set_field(read("omi_o23_scheduled.hl7"), "IPC", 3, NAME + ".1"),
-                    "IPC", 5, NAME)
+    raw = set_field(set_field(set_field(read("omi_o23_scheduled.hl7"), "IPC", 3, NAME + ".1"),
+                              "IPC", 5, NAME), "OBR", 24, "")
     x = extract_bytes(raw)
     warnings = x.events[0].warnings
     assert any("not a DICOM UID" in w for w in warnings)
@@ -198,14 +217,15 @@ class _Sink:
 def test_import_summary_shows_no_value(tmp_path: Path, sql_store: SqlStore) -> None:
     bad = [f"{NAME} {NID}".encode(),  # before the first MSH: a piece of its own
            set_field(read("omi_o23_scheduled.hl7"), "MSH", 18, "ZHANG^SANFENG"),
-           set_field(read("orm_o01_cancel.hl7"), "ORC", 9, NID + "Z"),
+           set_field(set_field(read("orm_o01_cancel.hl7"), "ORC", 9, ""), "MSH", 7,
+                     NID + "Z"),
            read("orm_o01_cancel.hl7").replace(b"MSH|", b"MSH#", 1).replace(b"\r", b"\x1e")]
     feed = tmp_path / "feed.hl7"
     feed.write_bytes(b"\r".join(bad) + b"\r")
     summary = import_files([feed], SqlSink(sql_store), ExtractOptions())
     text = summary.render()
     assert len(summary.rejected) == 4, text
-    assert "MSH-18" in text and "ORC-9" in text and "MSH-2" in text
+    assert "MSH-18" in text and "MSH-7" in text and "MSH-2" in text
     assert "ZHANG" not in text and "SANFENG" not in text and not leaks(text)
 
 

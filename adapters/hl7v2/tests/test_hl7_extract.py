@@ -140,7 +140,7 @@ def test_several_orders_in_one_message_give_several_events() -> None:
 def test_invalid_uid_and_modality_are_left_out_with_a_warning() -> None:
     raw = (FIXTURES / "omi_o23_scheduled.hl7").read_bytes()
     raw = raw.replace(b"1.2.156.112605.14.1.20261121.1", b"not-a-uid").replace(
-        b"|MR|BRAIN", b"|Magnetic|BRAIN").replace(b"||||MR\r", b"||||\r")
+        b"|MR|BRAIN", b"|Magnetic|BRAIN").replace(b"||||MR|||", b"|||||||")
     x = extract_bytes(raw)
     ev = x.events[0]
     assert ev.study_instance_uid is None and ev.modality is None
@@ -149,7 +149,7 @@ def test_invalid_uid_and_modality_are_left_out_with_a_warning() -> None:
 
 
 @pytest.mark.parametrize(("name", "location"), [
-    ("bad_time.hl7", "ORC-9"), ("bad_no_control_id.hl7", "MSH-10")])
+    ("bad_time.hl7", "MSH-7"), ("bad_no_control_id.hl7", "MSH-10")])
 def test_unusable_messages_name_the_field(name: str, location: str) -> None:
     with pytest.raises(Hl7InputError) as err:
         extract_bytes((FIXTURES / name).read_bytes())
@@ -163,11 +163,11 @@ def test_siu_without_sch_is_an_error() -> None:
         extract_bytes(raw)
 
 
-def test_non_v2_version_is_rejected() -> None:
-    raw = b"MSH|^~\\&|S|F|||20261120||ORM^O01|X1|P|3.0\rPID|||P1\r"
-    with pytest.raises(Hl7InputError) as err:
-        extract_bytes(raw)
-    assert err.value.location == "MSH-12" and err.value.ack_code == "AR"
+def test_a_version_that_is_not_2_x_is_read_with_a_warning() -> None:
+    raw = b"MSH|^~\\&|S|F|||20261120||ORM^O01|X1|P|1.0\rPID|||P1\rORC|NW|P1|F1\r"
+    x = extract_bytes(raw)
+    assert x.exam_events[0].accession_number == "F1"
+    assert any(w.startswith("MSH-12: the version is not HL7 v2.x") for w in x.warnings)
 
 
 def test_too_long_accession_is_an_error_not_a_crash() -> None:

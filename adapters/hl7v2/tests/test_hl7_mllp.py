@@ -100,7 +100,7 @@ def test_bad_message_gets_a_nak_and_is_stored() -> None:
 
     run(sink, body)
     assert [code(a) for a in acks] == ["AE", "AR", "AA"]
-    assert "ORC" in str(acks[0].segment("ERR")) and "date/time" in str(acks[0].segment("ERR"))
+    assert "MSH-7" in str(acks[0].segment("ERR")) and "date/time" in str(acks[0].segment("ERR"))
     assert [m.disposition for m in sink.messages] == ["rejected", "rejected", "applied"]
     assert sink.messages[0].raw == bad_time and sink.messages[1].raw == not_hl7
 

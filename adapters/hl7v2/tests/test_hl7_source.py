@@ -47,7 +47,7 @@ def test_registered_source_reads_exam_events_from_files(
     assert {e.event.value for e in events} >= {"scheduled", "started", "completed",
                                                "final_report", "cancelled"}
     assert isinstance(source, Hl7FileSource)
-    assert [reason.split(":")[0] for _, reason in source.skipped] == ["ORC-9"]
+    assert [reason.split(":")[0] for _, reason in source.skipped] == ["MSH-7"]
     sql_store.upgrade()
     repo = ImagingRepository(sql_store)
     assert repo.add_exam_events(source.read_exam_events()) == 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -101,6 +102,10 @@ def demo_cmd(quiet: bool) -> None:
         f"Notifications delivered: {sum(result.notifications.values())}; "
         f"failed: {sum(len(service.notification_failures(r)) for r in refs)}."
     )
+    report_path = _write_month_report(app)
+    console.print(f"Monthly report 月报: {report_path} (HTML, opens offline; also "
+                  "hospital-complaints report monthly --month 2026-11 --format xlsx|pdf|csv|json "
+                  "OUT)")
     console.print(f"Saved. Try: hospital-complaints list · hospital-complaints show "
                   f"{result.references['ct']} --history · hospital-complaints audit verify")
 
@@ -114,6 +119,12 @@ _WORK_ORDER_EVENTS = {
 
 
 _ENDED = ("closed", "withdrawn", "referred", "merged")
+
+
+def _write_month_report(app: App) -> Path:
+    """The week's month as the monthly report (月报), next to the database."""
+    path = Path(f"hospital-complaints-report-{WEEK_START:%Y-%m}.html")
+    return app.reports.write(app.reports.monthly(f"{WEEK_START:%Y-%m}"), "html", path)
 
 
 def _print_work_orders(console: Console, app: App, refs: dict[str, str],

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..domain.imaging import ExamSource, FaultSource
     from ..domain.notifications import ExamContact, Notifier
     from ..domain.views import CaseSummary
+    from ..reports.build import FollowUpSource, ReportDefinition
     from ..settings import PluginSettings
     from ..sla.policy import SlaPolicy
     from .types import (
@@ -268,6 +269,32 @@ def hc_register_migrations(register: Callable[[str | Path], None], app: App) -> 
         ``down_revision=None``, no ``depends_on`` on a core revision: see docs/hooks.md);
         the core upgrades every registered branch together with its own chain to ``heads``
         (:meth:`HCPluginManager.migration_locations` collects them).
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section). Accept it only if needed.
+    """
+
+
+@hookspec
+def hc_register_reports(register: Callable[[ReportDefinition], None], app: App) -> None:
+    """Provide reports (the monthly report, returns, a hospital's own).
+
+    :param register: call it once per ``ReportDefinition`` (``id``, zh/en ``title`` and
+        ``description``, ``build(data, request) -> Report``). Ids must be unique across
+        plugins. ``build`` reads through ``data`` (case facts without identity, units, the
+        SLA policy, follow-up results, imaging figures), never the store directly.
+    :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
+        settings section; ``app.settings`` the whole tree). Accept it only if needed.
+    """
+
+
+@hookspec
+def hc_register_follow_up_sources(register: Callable[[FollowUpSource], None],
+                                  app: App) -> None:
+    """Provide follow-up results for reports besides the cases' own follow-ups (patient
+    surveys after an exam or after closing).
+
+    :param register: call it once per ``FollowUpSource`` (``id``, zh/en ``title``,
+        ``results(start, end)`` yielding ``FollowUpResult``). Ids must be unique.
     :param app: the application (``app.plugin_config("<plugin>")`` is this plugin's
         settings section). Accept it only if needed.
     """

@@ -13,10 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from ..domain.complaint import CategorySuggestion, Complaint
-from ..domain.events import Event
-from ..domain.imaging import ExamSource, FaultSource
-from ..domain.notifications import ExamContact, Notifier
 from ..errors import PluginError
 from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
 from .types import (
@@ -37,7 +33,12 @@ log = logging.getLogger("hospital_complaints.plugins")
 if TYPE_CHECKING:
     import click
 
+    from ..domain.complaint import CategorySuggestion, Complaint
+    from ..domain.events import Event
+    from ..domain.imaging import ExamSource, FaultSource
+    from ..domain.notifications import ExamContact, Notifier
     from ..domain.views import CaseSummary
+    from ..reports.build import FollowUpSource, ReportDefinition
     from ..settings import PluginSettings
     from ..sla.policy import SlaPolicy
 
@@ -185,6 +186,8 @@ class HCPluginManager:
         Suggestions are advice: a classifier that raises is logged by name (never with the
         complaint's text) and skipped, so it cannot block intake.
         """
+        from ..domain.complaint import CategorySuggestion
+
         best: dict[str, CategorySuggestion] = {}
         for plugin, caller in self._each("hc_suggest_categories"):
             try:
@@ -241,13 +244,19 @@ class HCPluginManager:
         return self._collect("hc_register_sla_policies", SlaPolicy, app=app)
 
     def exam_sources(self, app: Any = None) -> dict[str, ExamSource]:
+        from ..domain.imaging import ExamSource
+
         return self._collect("hc_register_exam_sources", ExamSource, app=app)
 
     def fault_sources(self, app: Any = None) -> dict[str, FaultSource]:
+        from ..domain.imaging import FaultSource
+
         return self._collect("hc_register_fault_sources", FaultSource, app=app)
 
     def notifiers(self, app: Any = None) -> dict[str, Notifier]:
         """Transports for durable delivery (``hc_register_notifiers``), by id."""
+        from ..domain.notifications import Notifier
+
         return self._collect("hc_register_notifiers", Notifier, app=app)
 
     def jobs(self, app: Any = None) -> dict[str, Job]:
@@ -268,11 +277,25 @@ class HCPluginManager:
 
     def exam_contact(self, accession_number: str, app: Any = None) -> ExamContact | None:
         """The first plugin's answer to ``hc_exam_contact`` (``None``: nobody knows)."""
+        from ..domain.notifications import ExamContact
+
         found = self._pm.hook.hc_exam_contact(accession_number=accession_number, app=app)
         if found is not None and not isinstance(found, ExamContact):
             raise PluginError(f"hc_exam_contact returned {type(found).__name__}, "
                               "expected ExamContact")
         return found
+
+    def reports(self, app: Any = None) -> dict[str, ReportDefinition]:
+        """Report definitions (``hc_register_reports``), by id."""
+        from ..reports.build import ReportDefinition
+
+        return self._collect("hc_register_reports", ReportDefinition, app=app)
+
+    def follow_up_sources(self, app: Any = None) -> dict[str, FollowUpSource]:
+        """Follow-up result sources for reports (``hc_register_follow_up_sources``)."""
+        from ..reports.build import FollowUpSource
+
+        return self._collect("hc_register_follow_up_sources", FollowUpSource, app=app)
 
     def exporters(self, app: Any = None) -> dict[str, Exporter]:
         return self._collect("hc_register_exporters", Exporter, app=app)

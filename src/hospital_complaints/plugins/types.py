@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..domain.base import Instant, ShortText, StrictModel, Text
-from ..domain.case import Case
+
+if TYPE_CHECKING:
+    from ..domain.case import Case
 
 
 class Routing(StrictModel):

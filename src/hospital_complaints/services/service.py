@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -175,7 +175,71 @@ class ComplaintService:
             refs += self._register_batch(batch, actor)
         return refs
 
-    def _register_batch(self, drafts: list[ComplaintDraft], actor: str) -> list[str]:
+    def register_bulk(self, rows: Iterable[BulkRow], *, actor: str, batch_size: int = 1000,
+                      on_progress: Callable[[int], None] | None = None) -> BulkResult:
+        """Register complaints from a file (``register --many``): each row is validated on
+        its own, and a bad row is reported (its line, the field, what is allowed) and
+        skipped, while the good rows are stored ``batch_size`` per transaction. A row whose
+        idempotency key an earlier intake (or an earlier row) used is not stored again: the
+        result names the case it made. Received times may be in the past, not the future.
+        ``on_progress(rows read)`` is called after each batch."""
+        result = BulkResult()
+        pending: list[tuple[BulkRow, ComplaintDraft]] = []
+        seen: dict[str, int] = {}
+        read = 0
+
+        def flush() -> None:
+            if not pending:
+                return
+            keys = [r.key for r, _ in pending if r.key]
+            with self._uow_factory() as uow:
+                taken = uow.cases.find_by_idempotency_keys(keys) if keys else {}
+            fresh = []
+            for row, draft in pending:
+                if row.key and row.key in taken:
+                    result.existing.append((row.line, taken[row.key]))
+                else:
+                    fresh.append((row, draft))
+            if fresh:
+                refs = self._register_batch([d for _, d in fresh], actor,
+                                            keys=[r.key for r, _ in fresh])
+                result.registered += [(r.line, ref) for (r, _), ref in zip(fresh, refs,
+                                                                           strict=True)]
+            pending.clear()
+
+        now = self.clock.now()
+        for row in rows:
+            read += 1
+            if row.error is not None:
+                result.refused.append((row.line, row.error))
+                continue
+            try:
+                draft = parse(ComplaintDraft, row.data, f"line {row.line}")
+                _check_received(draft, now, f"line {row.line}")
+            except InvalidInput as exc:
+                result.refused.append((row.line, exc))
+                continue
+            if row.key:
+                if row.key in seen:
+                    result.refused.append((row.line, InvalidInput(f"line {row.line}", [
+                        FieldProblem("idempotency_key", row.key,
+                                     f"a key not used before in the file (line {seen[row.key]} "
+                                     "has it)")], [f"  - idempotency_key：与第 {seen[row.key]} 行"
+                                                  "重复"])))
+                    continue
+                seen[row.key] = row.line
+            pending.append((row, draft))
+            if len(pending) >= batch_size:
+                flush()
+                if on_progress is not None:
+                    on_progress(read)
+        flush()
+        if on_progress is not None:
+            on_progress(read)
+        return result
+
+    def _register_batch(self, drafts: list[ComplaintDraft], actor: str,
+                        keys: Sequence[str | None] | None = None) -> list[str]:
         now = self.clock.now()
         for i, draft in enumerate(drafts):
             _check_received(draft, now, f"complaint #{i + 1} of the batch")
@@ -184,15 +248,15 @@ class ComplaintService:
             for i, d in enumerate(drafts):
                 by_day.setdefault(d.received_at.astimezone(self.tz).date(), []).append(i)
             refs = [""] * len(drafts)
+            reserved = uow.cases.reserve_for_days(
+                self.settings.reference_prefix, {d: len(p) for d, p in by_day.items()})
             for day, positions in by_day.items():
-                reserved = uow.cases.reserve_references(self.settings.reference_prefix, day,
-                                                        len(positions))
-                for pos, ref in zip(positions, reserved, strict=True):
+                for pos, ref in zip(positions, reserved[day], strict=True):
                     refs[pos] = ref
             cases = [self._new_case(ref, d, actor, now) for ref, d in zip(refs, drafts,
                                                                          strict=True)]
-            for case in cases:
-                uow.cases.add(case)
+            for i, case in enumerate(cases):
+                uow.cases.add(case, keys[i] if keys else None)
             uow.commit()
         self._dispatch([e for c in cases for e in c.events], known={c.reference: c for c in cases})
         return refs
@@ -611,6 +675,27 @@ class ComplaintService:
                             failure.event_type, failure.error.split(":", 1)[0])
             uow.mark_notified([e.event_id for e in pending])
         return len(pending)
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    """One complaint of a bulk file: its line, the fields (or why they could not be read),
+    and its idempotency key."""
+
+    line: int
+    data: Mapping[str, Any] | None
+    key: str | None = None
+    error: InvalidInput | None = None
+
+
+@dataclass
+class BulkResult:
+    """What ``register_bulk`` did, by line: registered (line, reference), already there
+    (line, the reference an earlier intake made), refused (line, the error)."""
+
+    registered: list[tuple[int, str]] = field(default_factory=list)
+    existing: list[tuple[int, str]] = field(default_factory=list)
+    refused: list[tuple[int, InvalidInput]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ discards everything, so a failed command leaves no partial state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
@@ -63,6 +63,10 @@ class CaseRepository(Protocol):
         """The reference of the complaint an earlier intake with ``key`` created, if any."""
         ...
 
+    def find_by_idempotency_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """key -> reference, for those of ``keys`` earlier intakes used."""
+        ...
+
     def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
         """Every stored case (read-only use), oldest first."""
         ...
@@ -85,6 +89,11 @@ class CaseRepository(Protocol):
 
     def summaries(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The masked listing summaries (``CaseSummary`` as JSON) of these cases, now."""
+        ...
+
+    def reserve_for_days(self, prefix: str,
+                         counts: Mapping[date, int]) -> dict[date, list[str]]:
+        """:meth:`reserve_references` for several days in one step."""
         ...
 
     def next_reference(self, prefix: str, day: date) -> str:

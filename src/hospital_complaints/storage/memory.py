@@ -9,7 +9,7 @@ SQL store writes into its envelope, docs/events.md).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
@@ -68,6 +68,10 @@ class _Repository:
         with self._store.lock:
             return self._store.idempotency.get(key)
 
+    def find_by_idempotency_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        with self._store.lock:
+            return {k: self._store.idempotency[k] for k in keys if k in self._store.idempotency}
+
     def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
         with self._store.lock:
             histories = [list(v) for v in self._store.events.values()]
@@ -117,6 +121,10 @@ class _Repository:
     def summaries(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
         return {c.reference: summarize(c).model_dump(mode="json")
                 for c in self.get_many(references)}
+
+    def reserve_for_days(self, prefix: str,
+                         counts: Mapping[date, int]) -> dict[date, list[str]]:
+        return {day: self.reserve_references(prefix, day, n) for day, n in sorted(counts.items())}
 
     def next_reference(self, prefix: str, day: date) -> str:
         return self.reserve_references(prefix, day, 1)[0]

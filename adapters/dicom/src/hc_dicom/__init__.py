@@ -4,11 +4,43 @@ DICOMweb QIDO-RS, the modality worklist and MPPS; viewer links; de-identified sh
 See docs/dicom.md. Entry point ``dicom = "hc_dicom.plugin"``.
 """
 
-from .links import EvidenceLink, evidence_links, viewer_url
-from .qido import QidoClient, build_query
-from .settings import DicomSettings
-from .studies import SOURCE_LABELS
-from .sync import QidoSource, QidoSync, SyncReport
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .links import EvidenceLink, evidence_links, viewer_url
+    from .qido import QidoClient, build_query
+    from .settings import DicomSettings
+    from .studies import SOURCE_LABELS
+    from .sync import QidoSource, QidoSync, SyncReport
+
+#: public name -> (module, attribute): imported on first use, so that loading the plugin
+#: (the command line's start) does not import the whole adapter
+_WHERE: dict[str, tuple[str, str]] = {
+    "EvidenceLink": (".links", "EvidenceLink"),
+    "evidence_links": (".links", "evidence_links"),
+    "viewer_url": (".links", "viewer_url"),
+    "QidoClient": (".qido", "QidoClient"),
+    "build_query": (".qido", "build_query"),
+    "DicomSettings": (".settings", "DicomSettings"),
+    "SOURCE_LABELS": (".studies", "SOURCE_LABELS"),
+    "QidoSource": (".sync", "QidoSource"),
+    "QidoSync": (".sync", "QidoSync"),
+    "SyncReport": (".sync", "SyncReport"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    found = _WHERE.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(found[0], __package__), found[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 __all__ = ["SOURCE_LABELS", "DicomSettings", "EvidenceLink", "QidoClient", "QidoSource",
            "QidoSync", "SyncReport", "build_query", "evidence_links", "viewer_url"]

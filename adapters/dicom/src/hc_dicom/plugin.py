@@ -29,9 +29,11 @@ def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
 
 @hookimpl
 def hc_register_cli_commands(cli: click.Group) -> None:
-    from .cli import dicom_group
+    from hospital_complaints.plugin_api import lazy_command
 
-    cli.add_command(dicom_group)
+    cli.add_command(lazy_command(
+        "dicom", "hc_dicom.cli:dicom_group",
+        "PACS: DICOMweb sync and search, modality worklist, MPPS, viewer links, sharing."))
 
 
 @hookimpl

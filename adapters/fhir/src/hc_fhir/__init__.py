@@ -6,24 +6,75 @@
 The mapping reference is ``docs/fhir.md``. Public names are re-exported here.
 """
 
-from .bundle import collection_bundle, read_json_or_ndjson, transaction_bundle, write_ndjson
-from .client import FhirClient
-from .errors import FhirServerError, FhirValidationError, Issue
-from .exams import FhirExamSource, exam_events
-from .export import (
-    DeadlineResolver,
-    ExportOptions,
-    Version,
-    case_resources,
-    iter_resources,
-    resource_id,
-    sla_deadlines,
-)
-from .read import CaseImage, draft_from_fhir, project, read_case
-from .service import export_cases, import_complaint, push_cases
-from .settings import FhirSettings
-from .terminology import terminology_files, write_terminology
-from .validate import resource_issues, validate_resource
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .bundle import collection_bundle, read_json_or_ndjson, transaction_bundle, write_ndjson
+    from .client import FhirClient
+    from .errors import FhirServerError, FhirValidationError, Issue
+    from .exams import FhirExamSource, exam_events
+    from .export import (
+        DeadlineResolver,
+        ExportOptions,
+        Version,
+        case_resources,
+        iter_resources,
+        resource_id,
+        sla_deadlines,
+    )
+    from .read import CaseImage, draft_from_fhir, project, read_case
+    from .service import export_cases, import_complaint, push_cases
+    from .settings import FhirSettings
+    from .terminology import terminology_files, write_terminology
+    from .validate import resource_issues, validate_resource
+
+#: public name -> (module, attribute): imported on first use, so that loading the plugin
+#: (the command line's start) does not import the whole adapter
+_WHERE: dict[str, tuple[str, str]] = {
+    "collection_bundle": (".bundle", "collection_bundle"),
+    "read_json_or_ndjson": (".bundle", "read_json_or_ndjson"),
+    "transaction_bundle": (".bundle", "transaction_bundle"),
+    "write_ndjson": (".bundle", "write_ndjson"),
+    "FhirClient": (".client", "FhirClient"),
+    "FhirServerError": (".errors", "FhirServerError"),
+    "FhirValidationError": (".errors", "FhirValidationError"),
+    "Issue": (".errors", "Issue"),
+    "FhirExamSource": (".exams", "FhirExamSource"),
+    "exam_events": (".exams", "exam_events"),
+    "DeadlineResolver": (".export", "DeadlineResolver"),
+    "ExportOptions": (".export", "ExportOptions"),
+    "Version": (".export", "Version"),
+    "case_resources": (".export", "case_resources"),
+    "iter_resources": (".export", "iter_resources"),
+    "resource_id": (".export", "resource_id"),
+    "sla_deadlines": (".export", "sla_deadlines"),
+    "CaseImage": (".read", "CaseImage"),
+    "draft_from_fhir": (".read", "draft_from_fhir"),
+    "project": (".read", "project"),
+    "read_case": (".read", "read_case"),
+    "export_cases": (".service", "export_cases"),
+    "import_complaint": (".service", "import_complaint"),
+    "push_cases": (".service", "push_cases"),
+    "FhirSettings": (".settings", "FhirSettings"),
+    "terminology_files": (".terminology", "terminology_files"),
+    "write_terminology": (".terminology", "write_terminology"),
+    "resource_issues": (".validate", "resource_issues"),
+    "validate_resource": (".validate", "validate_resource"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    found = _WHERE.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(found[0], __package__), found[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 __all__ = [
     "CaseImage",

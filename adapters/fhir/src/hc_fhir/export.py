@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from hospital_complaints.plugin_api import (
     ActionStatus,
@@ -36,6 +36,8 @@ from .codes import (
     param,
     task_code,
 )
+from .settings import VERSIONS as VERSIONS
+from .settings import Version as Version
 from .terminology import TaskCode
 from .urls import (
     DICOM_UID,
@@ -52,8 +54,6 @@ from .urls import (
     ext,
 )
 
-Version = Literal["R4", "R5"]
-VERSIONS: tuple[Version, ...] = ("R4", "R5")
 #: Deadlines of one case by milestone ("respond", "close", ...), e.g. from the SLA engine
 DeadlineResolver = Callable[[Case], Mapping[str, datetime]]
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any
 
-from hospital_complaints.plugin_api import Case, ExamSource, Exporter, PluginSettings, hookimpl
-
-from .export import ExportOptions, Version
-from .service import export_cases
-from .settings import DECLARATION, FhirSettings, fhir_settings
+from hospital_complaints.plugin_api import hookimpl
 
 if TYPE_CHECKING:
     import click
+    from hospital_complaints.plugin_api import Case, ExamSource, Exporter, PluginSettings
+
+    from .export import ExportOptions, Version
+    from .settings import FhirSettings
 
 
 class FhirExporter:
@@ -27,6 +27,9 @@ class FhirExporter:
         self._settings = settings
 
     def export(self, cases: Iterable[Case], out: IO[str]) -> int:
+        from .service import export_cases
+        from .settings import FhirSettings
+
         settings = self._settings or FhirSettings()
         options: ExportOptions = settings.export_options(version=self.version)
         return export_cases(list(cases), out, options, "ndjson")
@@ -34,11 +37,15 @@ class FhirExporter:
 
 @hookimpl
 def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    from .settings import DECLARATION
+
     register(DECLARATION)
 
 
 @hookimpl
 def hc_register_exporters(register: Callable[[Exporter], None], app: Any) -> None:
+    from .settings import fhir_settings
+
     settings = fhir_settings(app)
     register(FhirExporter("R4", settings))
     register(FhirExporter("R5", settings))
@@ -47,6 +54,8 @@ def hc_register_exporters(register: Callable[[Exporter], None], app: Any) -> Non
 @hookimpl
 def hc_register_exam_sources(register: Callable[[ExamSource], None], app: Any) -> None:
     """A FHIR server's exams, when ``HC_FHIR_SERVER`` is set."""
+    from .settings import fhir_settings
+
     settings = fhir_settings(app)
     if settings.server:
         from .client import FhirClient
@@ -60,6 +69,8 @@ def hc_register_exam_sources(register: Callable[[ExamSource], None], app: Any) -
 
 @hookimpl
 def hc_register_cli_commands(cli: click.Group) -> None:
-    from .cli import fhir_group
+    from hospital_complaints.plugin_api import lazy_command
 
-    cli.add_command(fhir_group)
+    cli.add_command(lazy_command(
+        "fhir", "hc_fhir.cli:fhir_group",
+        "FHIR R4/R5 exchange: export, push to a server, import portal complaints."))

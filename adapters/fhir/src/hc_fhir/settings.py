@@ -11,13 +11,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from hospital_complaints.plugin_api import ConfigError, PluginSettings, RevealGrant
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from .export import VERSIONS, ExportOptions, Version
 from .urls import SID_ACCESSION, SID_PATIENT, SID_PERSON
+
+if TYPE_CHECKING:
+    from .export import ExportOptions
+
+#: the FHIR versions this adapter writes (the export module says the same)
+Version = Literal["R4", "R5"]
+VERSIONS: tuple[Version, ...] = ("R4", "R5")
 
 
 def check_version(value: str) -> Version:
@@ -60,6 +66,8 @@ class FhirSettings(BaseModel):
 
     def export_options(self, *, version: Version | None = None,
                        grants: Mapping[str, RevealGrant] | None = None) -> ExportOptions:
+        from .export import ExportOptions
+
         return ExportOptions(version=version or self.version, grants=grants or {},
                              patient_system=self.patient_system,
                              person_system=self.person_system,

@@ -85,15 +85,18 @@ def declared_charset(raw: bytes) -> str | None:
     return text or None
 
 
-def decode(raw: bytes, default: str = "utf-8") -> tuple[str, str]:
-    """Decode one message's bytes per its MSH-18 (else ``default``): ``(text, codec)``."""
-    name = declared_charset(raw)
+def decode(raw: bytes, default: str = "utf-8", *, force: bool = False) -> tuple[str, str]:
+    """Decode one message's bytes per its MSH-18 (else ``default``): ``(text, codec)``.
+    With ``force``, ``default`` is used whatever MSH-18 says (a sender that declares ASCII
+    and sends Latin-1: its profile's ``force_charset``)."""
+    name = None if force else declared_charset(raw)
     codec = codec_for(name) if name else default
     try:
         return raw.decode(codec), codec
     except UnicodeDecodeError as exc:
         where = "MSH-18" if name else "the character set"
-        declared = "as MSH-18 declares" if name else "no MSH-18: the configured default"
+        declared = ("as MSH-18 declares" if name else "forced by the sender's profile"
+                    if force else "no MSH-18: the configured default")
         raise Hl7InputError(
             f"byte {exc.start}",
             f"bytes are not valid {codec} ({declared}); fix {where} or the sender's encoding",

@@ -3,34 +3,48 @@
 Which message carries what, and how times are read, is tabled in ``docs/hl7v2.md``. One
 message gives one :class:`Hl7Event` per order (ORC/OBR group, or the appointment of an SIU);
 each with an accession number becomes an :class:`~hospital_complaints.domain.imaging.ExamEvent`.
+
+Where each value is read from is a set of rules (:class:`_Rules`): the built-in one, or one
+per sender profile (:mod:`hc_hl7v2.profiles`). A value that cannot be used (a time that is
+none, a modality of no DICOM term, a text too long to store) is left out with a warning and
+the next candidate is read; the rest of the event is kept.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, NamedTuple
 
 from hospital_complaints.plugin_api import ExamEvent, ExamEventType
 from pydantic import BaseModel, ValidationError
 
+from .charsets import codec_for, declared_charset
 from .errors import (
     REQUIRED_FIELD_MISSING,
     SEGMENT_SEQUENCE_ERROR,
-    UNSUPPORTED_VERSION,
     Hl7InputError,
     describe,
 )
-from .times import DEFAULT_ZONE, DTM_CACHE, cached_dtm, parse_dtm
-from .tokenise import _STANDARD, Message, parse_message, unescape
+from .modality import CHECKED, DEFAULT_ALIASES, DICOM_TERMS, normalise
+from .profiles import Profile, Profiles
+from .times import DEFAULT_ZONE, DTM_CACHE, read_dtm
+from .tokenise import (
+    _HEADS,
+    _STANDARD,
+    _STANDARD_TYPES,
+    MAX_SEGMENTS,
+    Message,
+    parse_message,
+    unescape,
+)
 
 SOURCE = "hl7v2"
 E = ExamEventType
 
 _UID = re.compile(r"(?=.{1,64}\Z)(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\Z")
-_MODALITY = re.compile(r"[A-Z]{2,4}\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +52,21 @@ class ExtractOptions:
     """:ivar zone: the zone of times sent without an offset (default Asia/Shanghai).
     :ivar default_charset: codec for messages without MSH-18 (default UTF-8).
     :ivar accession_from_filler_order: when OBR-18/IPC-1 is empty, use the filler order
-        number (ORC-3, OBR-3, SCH-27, TXA-15) as the accession number, as RIS systems that fill
-        the order commonly do. The record's ``sources`` says which field was used."""
+        number (ORC-3, OBR-3, SCH-27, TXA-15, SCH-2) as the accession number, as RIS systems
+        that fill the order commonly do. The record's ``sources`` says which field was used.
+    :ivar profiles: per-sender profiles (:mod:`hc_hl7v2.profiles`); a profile's charset,
+        zone, field paths and modality aliases replace the defaults above for its sender."""
 
     zone: tzinfo = DEFAULT_ZONE
     default_charset: str = "utf-8"
     accession_from_filler_order: bool = True
+    profiles: Profiles | None = None
+    _rules: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rules", _Rules.build(self, None))
 
 
-DEFAULT_OPTIONS = ExtractOptions()
 
 
 class Hl7Event(NamedTuple):
@@ -73,6 +93,8 @@ class Hl7Event(NamedTuple):
     occurred_at: datetime | None = None
     scheduled_start: datetime | None = None
     warnings: tuple[str, ...] = ()
+    #: the times (``occurred_at``, ``scheduled_start``) read from a date without a time
+    date_only: tuple[str, ...] = ()
 
     def to_exam_event(self) -> ExamEvent | None:
         """The core's ``ExamEvent``, or ``None`` without an accession number.
@@ -83,15 +105,18 @@ class Hl7Event(NamedTuple):
         (:func:`_trusted_exam_event`); otherwise pydantic validates it and a value that does
         not fit is an ``AE`` naming its field."""
         (control_id, _, event, _, accession, placer, filler, _, uid, patient, modality,
-         station, room, occurred, scheduled, _) = self  # one unpacking, not 13 look-ups
+         station, room, occurred, scheduled, _, date_only) = self  # one unpacking
         if not accession:
             return None
         cid = control_id.strip() or None
-        values = {
+        values: dict[str, Any] = {
             "accession_number": accession, "event": event, "occurred_at": occurred,
             "scheduled_start": scheduled, "study_instance_uid": uid, "placer_order": placer,
             "filler_order": filler, "patient_id": patient, "modality": modality,
             "station": station, "room": room, "source": SOURCE, "source_message_id": cid}
+        if _PRECISION_FIELDS:  # the core records date-only times (hc_hl7v2 works without)
+            for name in _PRECISION_FIELDS:
+                values[name] = name.removesuffix("_date_only") in date_only
         if _TRUSTED_OK and len(accession) <= 200 and (  # the core's limit for every text
                 placer is None or len(placer) <= 200) and (
                 filler is None or len(filler) <= 200) and (
@@ -105,9 +130,27 @@ class Hl7Event(NamedTuple):
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
+            if loc in _OPTIONAL_TEXTS:  # the caller leaves it out with a warning
+                raise _Unfit(loc, str(first["msg"])) from None
             where = self.sources.get(loc)
             raise Hl7InputError(f"field {where[1]} of segment {where[0] + 1}" if where else loc,
                                 f"value does not fit {loc}: {first['msg']}") from None
+
+
+class _Unfit(Exception):
+    """An optional value the core cannot store (too long): left out with a warning."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(name)
+        self.name = name
+        self.why = why
+
+
+_OPTIONAL_TEXTS = frozenset({"placer_order", "filler_order", "patient_id", "station", "room",
+                             "study_instance_uid", "modality"})
+# fields a core with time precision has (see the report's proposed patch): set when present
+_PRECISION_FIELDS = tuple(n for n in ("occurred_at_date_only", "scheduled_start_date_only")
+                          if n in ExamEvent.model_fields)
 
 
 _FIELDS_SET: set[str] = set(ExamEvent.model_fields)  # copied per event, never changed
@@ -146,19 +189,29 @@ _SET_PRIVATE = _slot_setter("__pydantic_private__")
 
 
 def _trusted_matches_validated() -> bool:
-    """Whether :func:`_trusted_exam_event` builds what validation builds (pydantic's internals
-    could change; then the fast path validates every event)."""
-    sample = {name: None for name in ExamEvent.model_fields} | {
-        "accession_number": "A1", "event": E.COMPLETED, "source": SOURCE,
-        "occurred_at": datetime(2026, 11, 20, 8, 0, tzinfo=DEFAULT_ZONE), "modality": "CT"}
+    """Whether :meth:`Hl7Event.to_exam_event` builds without validation what it builds with
+    it (pydantic's internals or the core's fields could change; then the fast path
+    validates every event)."""
+    global _TRUSTED_OK
+    ev = Hl7Event("C1", "ORM^O01", E.COMPLETED, {}, "A1", modality="CT", patient_id="P1",
+                  occurred_at=datetime(2026, 11, 20, 8, 0, tzinfo=DEFAULT_ZONE),
+                  date_only=("scheduled_start",),
+                  scheduled_start=datetime(2026, 11, 20, tzinfo=DEFAULT_ZONE))
     try:
-        trusted = _trusted_exam_event(dict(sample))
-        return bool(trusted == ExamEvent(**sample) and
-                    trusted.model_dump_json() == ExamEvent(**sample).model_dump_json())
+        _TRUSTED_OK = False
+        validated = ev.to_exam_event()
+        _TRUSTED_OK = True
+        trusted = ev.to_exam_event()
+        return bool(trusted is not None and validated is not None and trusted == validated
+                    and list(vars(trusted)) == list(ExamEvent.model_fields)
+                    and trusted.model_dump_json() == validated.model_dump_json())
     except Exception:
         return False
+    finally:
+        _TRUSTED_OK = False
 
 
+_TRUSTED_OK = False
 _TRUSTED_OK = _trusted_matches_validated()
 
 
@@ -170,6 +223,14 @@ class Extraction:
     events: list[Hl7Event]
     exam_events: list[ExamEvent]
     note: str | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning of the message and its events, each once, in order."""
+        seen: dict[str, None] = dict.fromkeys(self.message.warnings)
+        for ev in self.events:
+            seen.update(dict.fromkeys(ev.warnings))
+        return tuple(seen)
 
 
 # The slots of Extraction, set directly: a frozen dataclass's __init__ goes through
@@ -232,7 +293,7 @@ DOCUMENT_STATUS: dict[str, ExamEventType] = {  # TXA-17 (table 0271)
     "LA": E.FINAL_REPORT, "CA": E.CANCELLED}
 ORDER_TYPES = frozenset({"ORM^O01", "OMG^O19", "OMI^O23"})
 ADT_ARRIVAL = frozenset({"ADT^A04", "ADT^A10"})
-MDM_TYPES = frozenset({"MDM^T02", "MDM^T04"})
+MDM_TYPES = frozenset(f"MDM^T{n:02d}" for n in range(1, 12))
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -256,14 +317,27 @@ class _Group:
     be changed after it was built. Specs (module constants) are cached by ``id``, checked to
     be the same object."""
 
-    __slots__ = ("_readers", "_resolved", "_where", "seg")
+    __slots__ = ("_events", "_readers", "_resolved", "_where", "seg")
 
-    def __init__(self, seg: dict[str, int], pid: int | None = None) -> None:
+    def __init__(self, seg: dict[str, int], top: dict[str, int] | None = None) -> None:
         self.seg = seg
-        # paths resolve against the group's segments plus the message's PID (PID-3)
-        self._where = seg if pid is None else {**seg, "PID": pid}
+        # paths resolve against the group's segments plus the message's first PID, PV1 and
+        # EVN (PID-3, and PV1-19 or the like in a sender's profile)
+        top = top or {}
+        self._where = {**{k: top[k] for k in _MESSAGE_LEVEL if k in top}, **seg}
         self._resolved: dict[int, tuple[_Spec, _Resolved]] = {}
         self._readers: dict[int, tuple[_Spec, _ValuesFn]] = {}
+        self._events: dict[int, tuple[_Spec, _EventFn]] = {}
+
+    def event_fn(self, spec: _Spec) -> _EventFn:
+        """The compiled reading of one event of ``spec`` in this group
+        (:func:`_compile_event`), built once."""
+        cached = self._events.get(id(spec))
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        fn = _compile_event(self.resolve(spec), self, spec)
+        self._events[id(spec)] = (spec, fn)
+        return fn
 
     def reader(self, spec: _Spec) -> _ValuesFn:
         """:meth:`_Reader.values` for ``spec`` in this group, compiled once (see
@@ -291,6 +365,7 @@ class _Group:
         return got
 
 
+_MESSAGE_LEVEL = ("PID", "PV1", "EVN")
 _STANDARD_DELIMS = (_STANDARD.repetition, _STANDARD.component, _STANDARD.subcomponent,
                     _STANDARD.escape)
 
@@ -301,43 +376,176 @@ _ValuesFn = Callable[[Message, dict[int, list[str]], dict[str, _At], str, str, s
                      list[str | None]]
 
 
-def _compile_values(resolved: _Resolved, size: int) -> _ValuesFn:
-    """A function doing what :meth:`_Reader._values_loop` does for one resolved spec, with
-    the loops unrolled: segments, fields and components are constants in its code, each
-    segment it reads is split once up front (into the message's cache, as ``fields_at``
-    does) and no path is looked up at run time. Built once per group and spec: this is the
-    hot loop of the fast path. Its code is made only of integers and ``repr`` of the names."""
+def _value_blocks(resolved: _Resolved, target: Callable[[int], str]) -> list[str]:
+    """The unrolled reading of a resolved spec (what :meth:`_Reader._values_loop` does),
+    as lines of code at one indentation level: each segment read is split once up front
+    (into the message's cache, as ``fields_at`` does); then one block per name that
+    assigns the first non-empty value to ``target(k)`` and records its source. Expects
+    ``msg``, ``split``, ``sources`` and the delimiters ``rep``, ``comp``, ``sub``, ``esc``.
+    Made only of integers and ``repr`` of the names."""
     used = sorted({idx for _, _, ats in resolved for idx, _, _ in ats})
-    lines = ["def _values(msg, split, sources, rep, comp, sub, esc):",
-             f"    out = [None] * {int(size)}"]
+    lines = []
     if any(idx != 0 for idx in used):
-        lines += ["    segments = msg.segments", "    fsep = msg.encoding.field"]
+        lines += ["segments = msg.segments", "fsep = msg.encoding.field"]
     for idx in used:  # Message.fields_at, inline (it treats MSH apart)
         split = "msg.fields_at(0)" if idx == 0 else f"segments[{int(idx)}].split(fsep)"
-        lines += [f"    f{idx} = split.get({idx})", f"    if f{idx} is None:",
-                  f"        f{idx} = split[{idx}] = {split}", f"    n{idx} = len(f{idx})"]
-    pad = " " * 16
-    first = [  # up to the first delimiter (repetition, component, sub-): Message.pick
-        "if comp in v:", "    v = v[:v.index(comp)]", "if rep in v:", "    v = v[:v.index(rep)]",
-        "if sub in v:", "    v = v[:v.index(sub)]", "if esc in v:",
-        "    v = unescape(v, msg.encoding)", "elif v == '\"\"':", "    v = ''"]
+        lines += [f"f{idx} = split.get({idx})", f"if f{idx} is None:",
+                  f"    f{idx} = split[{idx}] = {split}", f"n{idx} = len(f{idx})"]
+    pad = " " * 12
+    # up to the first delimiter (repetition, component, sub-): Message.pick; a value of
+    # letters and digits only (most times and numbers) has no delimiter and no space
+    first = [
+        "if not v.isalnum():", "    if comp in v:", "        v = v[:v.index(comp)]",
+        "    if rep in v:", "        v = v[:v.index(rep)]", "    if sub in v:",
+        "        v = v[:v.index(sub)]", "    if esc in v:",
+        "        v = unescape(v, msg.encoding)", "    elif v == '\"\"':", "        v = ''",
+        "    v = v.strip()"]
     for k, name, ats in resolved:
-        lines.append(f"    while True:  # {k}")  # one block per name: break when found
+        lines.append(f"while True:  # {k}")  # one block per name: break when found
         for idx, n, c in ats:
-            lines += [f"        if {int(n)} < n{idx}:", f"            v = f{idx}[{int(n)}]",
-                      "            if v:"]
+            lines += [f"    if {int(n)} < n{idx}:", f"        v = f{idx}[{int(n)}]",
+                      "        if v:"]
             if c == 1:
                 lines += [pad + line for line in first]
             else:
-                lines.append(f"{pad}v = msg.pick(v, {int(c)})")
-            lines += [f"{pad}v = v.strip()", f"{pad}if v:",
+                lines += [f"{pad}v = msg.pick(v, {int(c)})", f"{pad}v = v.strip()"]
+            lines += [f"{pad}if v:",
                       f"{pad}    sources[{name!r}] = ({int(idx)}, {int(n)}, {int(c)})",
-                      f"{pad}    out[{int(k)}] = v", f"{pad}    break"]
-        lines.append("        break")
+                      f"{pad}    {target(int(k))} = v", f"{pad}    break"]
+        lines.append("    break")
+    return lines
+
+
+def _compile_values(resolved: _Resolved, size: int) -> _ValuesFn:
+    """A function doing what :meth:`_Reader._values_loop` does for one resolved spec, with
+    the loops unrolled (:func:`_value_blocks`): segments, fields and components are
+    constants in its code, and no path is looked up at run time."""
+    lines = ["def _values(msg, split, sources, rep, comp, sub, esc):",
+             f"    out = [None] * {int(size)}"]
+    lines += ["    " + line for line in _value_blocks(resolved, lambda k: f"out[{k}]")]
     lines.append("    return out")
     namespace: dict[str, Any] = {"unescape": unescape}
     exec("\n".join(lines), namespace)  # generated from integers and repr'd names only
     fn: _ValuesFn = namespace["_values"]
+    return fn
+
+
+# (message, event kind, rules, shape, delimiters) -> (the event, its ExamEvent: None without
+# an accession number, False when it must be built the slow way: see _compile_event)
+_EventFn = Callable[[Message, ExamEventType, "_Rules", "_Shape", str, str, str, str],
+                    tuple["Hl7Event", "ExamEvent | bool | None"]]
+
+# what _compile_event's code does after reading the values v0..v10 of a spec (the two times,
+# then _VALUE_NAMES in order): the hot path of every event, with the rare cases (a time not
+# cached, a UID or modality not seen before, an AIG, a value too long) handed to the
+# functions that also make the warnings
+_EVENT_TAIL = """
+r = None
+zone = rules.zone
+occurred = scheduled = None
+if v0 is not None:
+    occurred = DTM_CACHE.get((v0, zone))
+    if occurred is None:
+        r = _Reader(msg, group, rules, sources)
+        occurred = r.time('occurred_at', spec)
+if v1 is not None:
+    scheduled = DTM_CACHE.get((v1, zone))
+    if scheduled is None:
+        if r is None:
+            r = _Reader(msg, group, rules, sources)
+        scheduled = r.time('scheduled_start', spec)
+if v2 is None and v4 is not None and rules.accession_from_filler:
+    v2 = v4
+    sources['accession_number'] = sources['filler_order']
+if v6 is None:
+    if shape.has_obx:
+        v6, passed = _study_uid(msg, sources, None)
+        if passed:
+            if r is None:
+                r = _Reader(msg, group, rules, sources)
+            r.warnings.append(passed)
+elif v6 not in _UIDS_SEEN:
+    v6, passed = _study_uid(msg, sources, v6)
+    if passed:
+        if r is None:
+            r = _Reader(msg, group, rules, sources)
+        r.warnings.append(passed)
+if v7 is not None:
+    m = rules.modalities.get(v7)
+    if m is None:
+        if r is None:
+            r = _Reader(msg, group, rules, sources)
+        m = _modality(msg, r, spec, shape.has_obx)
+    v7 = m
+elif shape.has_obx and _obx(msg, '121139', 'modality') is not None:
+    if r is None:
+        r = _Reader(msg, group, rules, sources)
+    v7 = _modality(msg, r, spec, True)
+if v8 is None and shape.has_aig and rules.aig:
+    v8, passed = _aig_station(msg, rules, sources)
+    if passed:
+        if r is None:
+            r = _Reader(msg, group, rules, sources)
+        r.warnings.extend(passed)
+if r is None:
+    warnings = date_only = ()
+else:
+    warnings = tuple(r.warnings)
+    date_only = r.date_only
+if msg.warnings:
+    warnings = (*msg.warnings, *warnings)
+cid = msg._cid
+ev = tuple_new(Hl7Event, (cid, msg._mtype, kind, sources, v2, v3, v4, v5, v6, v10, v7, v8,
+                          v9, occurred, scheduled, warnings, date_only))
+if v2 is None:
+    return ev, None
+cid = cid.strip() or None
+if not TRUSTED or len(v2) > 200 or (v3 is not None and len(v3) > 200) or (
+        v4 is not None and len(v4) > 200) or (v6 is not None and len(v6) > 200) or (
+        v10 is not None and len(v10) > 200) or (v8 is not None and len(v8) > 200) or (
+        v9 is not None and len(v9) > 200) or (cid is not None and len(cid) > 200):
+    return ev, False
+x = new(ExamEvent)
+set_dict(x, {'accession_number': v2, 'event': kind, 'occurred_at': occurred,
+             'scheduled_start': scheduled, 'study_instance_uid': v6, 'placer_order': v3,
+             'filler_order': v4, 'patient_id': v10, 'modality': v7, 'station': v8,
+             'room': v9, 'source': 'hl7v2', 'source_message_id': cid})
+set_fields(x, FIELDS.copy())
+set_extra(x, None)
+set_private(x, None)
+return ev, x
+"""
+
+
+def _compile_event(resolved: _Resolved, group: _Group, spec: _Spec) -> _EventFn:
+    """One event of ``spec`` in ``group``, compiled: :func:`_value_blocks` into locals
+    ``v0``..``v10``, then :data:`_EVENT_TAIL` (what :func:`_event` does, without building a
+    reader unless a rare case needs one). Its ``ExamEvent`` is built without validation
+    when every value was checked the way ``ExamEvent`` checks it (see
+    :meth:`Hl7Event.to_exam_event`); otherwise the caller builds it (``False``)."""
+    names = [name for name, _ in spec]
+    if names != [_OCCURRED, _SCHEDULED, *_VALUE_NAMES]:
+        raise ValueError(f"a spec of {names} cannot be compiled")
+    lines = ["def _event(msg, kind, rules, shape, rep, comp, sub, esc):",
+             "    split = msg._fields", "    sources = {}",
+             "    " + " = ".join(f"v{k}" for k in range(len(spec))) + " = None"]
+    lines += ["    " + line for line in _value_blocks(resolved, lambda k: f"v{k}")]
+    tail = _EVENT_TAIL
+    if _PRECISION_FIELDS:  # a core that records date-only times: set them too, in order
+        extra = "".join(f", {name!r}: {name.removesuffix('_date_only')!r} in date_only"
+                        for name in _PRECISION_FIELDS)
+        tail = tail.replace("'source_message_id': cid}", f"'source_message_id': cid{extra}}}")
+    lines += ["    " + line for line in tail.strip("\n").splitlines()]
+    trusted = _TRUSTED_OK
+    namespace: dict[str, Any] = {
+        "unescape": unescape, "DTM_CACHE": DTM_CACHE, "_Reader": _Reader, "group": group,
+        "spec": spec, "_study_uid": _study_uid, "_UIDS_SEEN": _UIDS_SEEN, "_obx": _obx,
+        "_modality": _modality, "_aig_station": _aig_station, "tuple_new": tuple.__new__,
+        "Hl7Event": Hl7Event, "TRUSTED": trusted, "new": object.__new__,
+        "ExamEvent": ExamEvent, "set_dict": _SET_DICT, "set_fields": _SET_FIELDS_SET,
+        "set_extra": _SET_EXTRA, "set_private": _SET_PRIVATE, "FIELDS": _FIELDS_SET}
+    exec("\n".join(lines), namespace)  # integers, repr'd names and the fixed tail only
+    fn: _EventFn = namespace["_event"]
     return fn
 
 
@@ -347,14 +555,16 @@ class _Reader:
     cache of split segments, visits only the paths the group can have (already resolved)
     and takes the first component inline (the rules of :meth:`Message.first_component`)."""
 
-    __slots__ = ("delims", "group", "msg", "opts", "sources", "warnings")
+    __slots__ = ("date_only", "delims", "group", "msg", "rules", "sources", "warnings")
 
-    def __init__(self, msg: Message, group: _Group, opts: ExtractOptions) -> None:
+    def __init__(self, msg: Message, group: _Group, rules: _Rules,
+                 sources: dict[str, tuple[int, int, int]] | None = None) -> None:
         self.msg = msg
         self.group = group
-        self.opts = opts
-        self.sources: dict[str, tuple[int, int, int]] = {}
+        self.rules = rules
+        self.sources: dict[str, tuple[int, int, int]] = {} if sources is None else sources
         self.warnings: list[str] = []
+        self.date_only: tuple[str, ...] = ()
         enc = msg.encoding
         #: repetition, component, subcomponent and escape characters
         self.delims = _STANDARD_DELIMS if enc is _STANDARD else (
@@ -418,39 +628,195 @@ class _Reader:
                     break
         return out
 
-    def time(self, name: str, value: str | None) -> datetime | None:
-        """``value`` (read as ``name`` by :meth:`values`) parsed; an error names the
-        segment and field it came from."""
-        if value is None:
+    def candidates(self, spec: _Spec, name: str) -> list[tuple[_At, str]]:
+        """Every non-empty value of ``name`` in ``spec`` (not only the first), with where
+        it came from: for the slow paths that look past the first (a date-only or bad time,
+        a modality that is no DICOM term)."""
+        msg = self.msg
+        out = []
+        for _, n, ats in self.group.resolve(spec):
+            if n != name:
+                continue
+            for at in ats:
+                idx, f, c = at
+                v = msg.at(idx, f, c).strip()
+                if v:
+                    out.append((at, v))
+        return out
+
+    def location(self, at: _At) -> str:
+        idx, n, c = at
+        return f"{self.msg.names[idx]}-{n}" + (f".{c}" if c > 1 else "")
+
+    def time(self, name: str, spec: _Spec) -> datetime | None:
+        """The time ``name`` of ``spec`` when the first value is not a standard precise time
+        cached before: each candidate in turn, read tolerantly. A date without a time gives
+        way to a precise time of the same day from a later candidate (``ORC-9`` 20251029
+        and ``MSH-7`` 20251029081839: 08:18:39); a bad value is left out with a warning and
+        the next candidate is read, except MSH-7 (required: the message is unusable); a
+        non-standard form is read with a warning."""
+        zone = self.rules.zone
+        chosen: tuple[_At, datetime, str | None, bool] | None = None
+        for at, text in self.candidates(spec, name):
+            where = self.location(at)
+            try:
+                got = read_dtm(text, where, zone)
+            except Hl7InputError as exc:
+                if where == "MSH-7":
+                    raise
+                self.warnings.append(f"{exc.reason}; left out")
+                continue
+            if got.value is None:
+                continue
+            if chosen is None:
+                chosen = (at, got.value, got.warning, got.date_only)
+                if not got.date_only:
+                    break
+            elif not got.date_only:  # a precise time after a date-only one
+                if got.value.astimezone(zone).date() == chosen[1].astimezone(zone).date():
+                    chosen = (at, got.value, got.warning, False)
+                break
+        if chosen is None:
+            self.sources.pop(name, None)
             return None
-        zone = self.opts.zone
-        got = cached_dtm(value, zone)
-        if got is not None:
-            return got
-        idx, n, c = self.sources[name]
-        return parse_dtm(value, f"{self.msg.names[idx]}-{n}" + (f".{c}" if c > 1 else ""),
-                         zone)
+        at, value, warning, date_only = chosen
+        self.sources[name] = at
+        if warning:
+            self.warnings.append(warning)
+        if date_only:
+            self.date_only = (*self.date_only, name)
+            self.warnings.append(f"{self.location(at)}: a date without a time of day, read "
+                                 "as its midnight (no precise time of that day was sent)")
+        return value
 
 
 # where each value is read from, first non-empty wins (docs/hl7v2.md tables them)
 _ACCESSION: tuple[_Path, ...] = (("IPC", 1, 1), ("OBR", 18, 1))
-_FILLER: tuple[_Path, ...] = (("ORC", 3, 1), ("OBR", 3, 1), ("SCH", 27, 1), ("TXA", 15, 1))
-_PLACER: tuple[_Path, ...] = (("ORC", 2, 1), ("OBR", 2, 1), ("SCH", 26, 1), ("TXA", 14, 1))
+_FILLER: tuple[_Path, ...] = (("ORC", 3, 1), ("OBR", 3, 1), ("SCH", 27, 1), ("TXA", 15, 1),
+                              ("SCH", 2, 1))
+_PLACER: tuple[_Path, ...] = (("ORC", 2, 1), ("OBR", 2, 1), ("SCH", 26, 1), ("TXA", 14, 1),
+                              ("SCH", 1, 1))
 _REQUESTED: tuple[_Path, ...] = (("IPC", 2, 1), ("OBR", 19, 1))
 _UID_PATHS: tuple[_Path, ...] = (("IPC", 3, 1), ("ZDS", 1, 1))
 _MODALITY_PATHS: tuple[_Path, ...] = (("IPC", 5, 1), ("OBR", 24, 1))
+# AIG-3 is read by its resource type (AIG-4), after these: :func:`_aig_station`
 _STATION: tuple[_Path, ...] = (("IPC", 9, 1), ("IPC", 7, 1), ("AIG", 3, 1))
 _ROOM: tuple[_Path, ...] = (("IPC", 8, 1), ("AIL", 3, 2), ("AIL", 3, 1))
+_PATIENT: tuple[_Path, ...] = (("PID", 3, 1),)
 _OCCURRED = "occurred_at"
 _SCHEDULED = "scheduled_start"
 _ORDER_DONE_AT: tuple[_Path, ...] = (("OBR", 7, 1), ("ORC", 9, 1), ("MSH", 7, 1))
 _ORDER_AT: tuple[_Path, ...] = (("ORC", 9, 1), ("MSH", 7, 1))
-_ORDER_SCHEDULED: tuple[_Path, ...] = (("TQ1", 7, 1), ("ORC", 7, 4), ("OBR", 27, 4))
+_ORDER_SCHEDULED: tuple[_Path, ...] = (("TQ1", 7, 1), ("OBR", 36, 1), ("ORC", 7, 4),
+                                       ("OBR", 27, 4))
 _REPORT_AT: tuple[_Path, ...] = (("OBR", 22, 1), ("MSH", 7, 1))
 _DOCUMENT_AT: tuple[_Path, ...] = (("EVN", 6, 1), ("EVN", 2, 1), ("TXA", 4, 1), ("MSH", 7, 1))
 _SIU_AT: tuple[_Path, ...] = (("EVN", 6, 1), ("EVN", 2, 1), ("MSH", 7, 1))
 _SIU_SCHEDULED: tuple[_Path, ...] = (("AIS", 4, 1), ("SCH", 11, 4), ("TQ1", 7, 1))
 _ADT_AT: tuple[_Path, ...] = (("EVN", 6, 1), ("EVN", 2, 1), ("PV1", 44, 1), ("MSH", 7, 1))
+
+#: the built-in paths of each value a profile may set (``hc_hl7v2.profiles.FIELD_NAMES``)
+DEFAULT_FIELDS: dict[str, tuple[_Path, ...]] = {
+    "accession_number": _ACCESSION, "placer_order": _PLACER, "filler_order": _FILLER,
+    "requested_procedure_id": _REQUESTED, "modality": _MODALITY_PATHS, "station": _STATION,
+    "room": _ROOM, "patient_id": _PATIENT}
+
+#: AIG-4 (resource type) words that name equipment: AIG-3 is then the station
+EQUIPMENT_TYPES = frozenset({
+    "EQUIPMENT", "EQUIP", "EQP", "EQ", "E", "DEVICE", "MODALITY", "SCANNER", "MACHINE",
+    "STATION", "UNIT", "设备", "机房设备"})
+#: AIG-4 words that name a person: AIG-3 is then never the station
+PERSON_TYPES = frozenset({
+    "PERSON", "PERSONNEL", "STAFF", "PHYSICIAN", "DOCTOR", "MD", "RADIOLOGIST", "TECHNICIAN",
+    "TECHNOLOGIST", "TECH", "RT", "NURSE", "RN", "PROVIDER", "PRACTITIONER", "RESIDENT",
+    "OPERATOR", "P", "医生", "技师", "护士"})
+# coding systems a CE's third component names (AIG-3 as a code, not a person's given name)
+_CODING_SYSTEM = re.compile(r"(?:L|LN|99\w*|HL7\d*|DCM|SRT|SCT|SNM\d?|LOCAL|RADLEX|RID|"
+                            r"I9C|I10|CPT\d*|ISO\d*)\Z", re.IGNORECASE)
+_NAME_LIKE = re.compile(r"[^\W\d_][^\W\d_ .'-]*(?:[ .'-]+[^\W\d_]+)*\.?\Z")
+_TITLE = re.compile(r"(?:DR|DR\.|PROF|PROF\.|MR|MRS|MS)\s+\S", re.IGNORECASE)
+
+
+class _Rules:
+    """Everything a message is read by: the specs of each rule (where each value comes
+    from), the zone, the accession fallback, the modality aliases and the resource types
+    of AIG. Built once per options (the defaults) and once per sender profile."""
+
+    __slots__ = ("accession_from_filler", "adt", "aig", "aliases", "document", "equipment",
+                 "modalities", "order", "order_done", "profile", "report", "siu", "zone")
+
+    def __init__(self, fields: dict[str, tuple[_Path, ...]],
+                 scheduled: tuple[_Path, ...] | None, zone: tzinfo, accession_from_filler: bool,
+                 aliases: Mapping[str, str], equipment: frozenset[str],
+                 profile: Profile | None) -> None:
+        self.zone = zone
+        self.accession_from_filler = accession_from_filler
+        self.aliases = aliases
+        #: the value as sent -> its DICOM term, for values found valid (a handful; bounded)
+        self.modalities: dict[str, str] = {}
+        self.equipment = equipment
+        self.profile = profile
+        stations = fields["station"]
+        self.aig = any(s == "AIG" for s, _, _ in stations)  # read by resource type
+        fields = dict(fields, station=tuple(p for p in stations if p[0] != "AIG"))
+
+        def spec(occurred: tuple[_Path, ...], default: tuple[_Path, ...]) -> _Spec:
+            return ((_OCCURRED, occurred), (_SCHEDULED, scheduled or default),
+                    *((name, fields[name]) for name in _VALUE_NAMES))
+
+        self.order_done = spec(_ORDER_DONE_AT, _ORDER_SCHEDULED)  # started or completed
+        self.order = spec(_ORDER_AT, _ORDER_SCHEDULED)
+        self.report = spec(_REPORT_AT, _ORDER_SCHEDULED)
+        self.document = spec(_DOCUMENT_AT, _ORDER_SCHEDULED)
+        self.siu = spec(_SIU_AT, _SIU_SCHEDULED)
+        self.adt = ((_OCCURRED, _ADT_AT), (_SCHEDULED, ()),  # an arrival has no schedule
+                    *((name, fields[name]) for name in _VALUE_NAMES))
+
+    @classmethod
+    def build(cls, opts: ExtractOptions, profile: Profile | None) -> _Rules:
+        if profile is None:
+            return cls(DEFAULT_FIELDS, None, opts.zone, opts.accession_from_filler_order,
+                       DEFAULT_ALIASES, EQUIPMENT_TYPES, None)
+        given = profile.fields.given()
+        scheduled = given.pop("scheduled_start", None)
+        fields = {**DEFAULT_FIELDS, **given}
+        filler = profile.accession_from_filler_order
+        # the site's own table: the aliases and equipment words of the profile for every
+        # sender (no MSH-3/MSH-4 named) apply to every profile, under its own
+        site = opts.profiles.for_sender("", "") if opts.profiles is not None else None
+        aliases = {**DEFAULT_ALIASES, **(site.modality_aliases if site else {}),
+                   **profile.modality_aliases}
+        words = {t.strip().upper() for p in (site, profile) if p is not None
+                 for t in p.station_resource_types}
+        return cls(fields, scheduled, profile.tz or opts.zone,
+                   opts.accession_from_filler_order if filler is None else filler,
+                   aliases, EQUIPMENT_TYPES | words, profile)
+
+
+# the order of the values after the two times in every spec (see _Rules and _event)
+_VALUE_NAMES = ("accession_number", "placer_order", "filler_order", "requested_procedure_id",
+                "study_instance_uid", "modality", "station", "room", "patient_id")
+DEFAULT_FIELDS["study_instance_uid"] = _UID_PATHS
+
+DEFAULT_OPTIONS = ExtractOptions()
+
+# the rules of each profile, built once (a profile is immutable): (options, profile) -> rules
+_PROFILE_RULES: dict[tuple[int, int], tuple[ExtractOptions, Profile, _Rules]] = {}
+
+
+def _rules_for(opts: ExtractOptions, profile: Profile | None) -> _Rules:
+    if profile is None:
+        rules: _Rules = opts._rules
+        return rules
+    key = (id(opts), id(profile))
+    got = _PROFILE_RULES.get(key)
+    if got is not None and got[0] is opts and got[1] is profile:
+        return got[2]
+    rules = _Rules.build(opts, profile)
+    if len(_PROFILE_RULES) >= 256:
+        _PROFILE_RULES.clear()
+    _PROFILE_RULES[key] = (opts, profile, rules)
+    return rules
 
 
 def _groups(names: tuple[str, ...]) -> tuple[dict[str, int], list[dict[str, int]]]:
@@ -484,95 +850,129 @@ def _valid_uid(uid: str) -> bool:
     return True
 
 
-def _study_uid(msg: Message, r: _Reader, uid: str | None) -> str | None:
-    """``uid`` (IPC-3/ZDS-1) or the OBX that carries it; ``None`` unless a DICOM UID."""
+def _obx(msg: Message, code: str, words: str) -> tuple[int, str] | None:
+    """The first OBX whose OBX-3 is ``code`` or whose OBX-3 text says ``words``: its index
+    and OBX-5.1."""
+    for idx in msg._index.get("OBX", ()):
+        fields = msg.fields_at(idx)
+        raw = fields[3] if len(fields) > 3 else ""
+        if code not in raw and words not in raw.lower():  # neither can be in its parts
+            continue
+        if msg.at(idx, 3, 1).strip() == code or words in msg.at(idx, 3, 2).lower():
+            value = msg.at(idx, 5, 1).strip()
+            if value:
+                return idx, value
+    return None
+
+
+def _study_uid(msg: Message, sources: dict[str, _At],
+               uid: str | None) -> tuple[str | None, str | None]:
+    """``uid`` (IPC-3/ZDS-1) or the OBX that carries it; ``None`` unless a DICOM UID, with
+    the warning saying so."""
     if uid is None:
-        for idx in msg.positions("OBX"):
-            code = msg.at(idx, 3, 1)
-            text = msg.at(idx, 3, 2).lower()
-            if code == "113014" or "study instance uid" in text:
-                uid = msg.at(idx, 5, 1).strip() or None
-                if uid:
-                    r.sources["study_instance_uid"] = (idx, 5, 1)
-                    break
+        found = _obx(msg, "113014", "study instance uid")  # DCM 113014
+        if found is not None:
+            uid = found[1]
+            sources["study_instance_uid"] = (found[0], 5, 1)
     if uid is not None and uid not in _UIDS_SEEN and not _valid_uid(uid):
-        r.warnings.append(f"study instance UID is not a DICOM UID, {describe(uid)}; "
-                          "left out")
-        r.sources.pop("study_instance_uid", None)
-        return None
-    return uid
+        sources.pop("study_instance_uid", None)
+        return None, f"study instance UID is not a DICOM UID, {describe(uid)}; left out"
+    return uid, None
 
 
-_MODALITIES: dict[str, str] = {}  # valid modality as sent -> upper case (a handful)
+def _modality(msg: Message, r: _Reader, spec: _Spec, has_obx: bool) -> str | None:
+    """The first candidate (the spec's paths, then an OBX whose OBX-3 is DCM 121139
+    "Modality") that is a DICOM defined term after the aliases (:mod:`hc_hl7v2.modality`);
+    a warning naming what was checked when some were sent and none is."""
+    rules = r.rules
+    tried: list[tuple[_At, str]] = r.candidates(spec, "modality")
+    if has_obx:
+        found = _obx(msg, "121139", "modality")  # DCM 121139 "Modality"
+        if found is not None:
+            tried.append(((found[0], 5, 1), found[1]))
+    wrong: list[tuple[_At, str]] = []
+    for at, value in tried:
+        term = normalise(value, rules.aliases)
+        if term is not None:
+            if len(rules.modalities) >= 1024:
+                rules.modalities.clear()
+            rules.modalities[value] = term
+            r.sources["modality"] = at
+            return term
+        wrong.append((at, value))
+    r.sources.pop("modality", None)
+    if wrong:
+        where = ", ".join(dict.fromkeys(r.location(at) for at, _ in wrong))
+        r.warnings.append(f"modality ({where}) left out: {describe(wrong[0][1])} is {CHECKED}")
+    return None
 
 
-def _modality(r: _Reader, mod: str | None) -> str | None:
-    if mod is None:
-        return None
-    up = _MODALITIES.get(mod)
-    if up is not None:
-        return up
-    up = mod.upper()
-    if _MODALITY.match(up):
-        if len(_MODALITIES) < 1024:
-            _MODALITIES[mod] = up
-    else:
-        r.warnings.append(f"modality is not a DICOM modality code, {describe(mod)}; "
-                          "left out")
-        r.sources.pop("modality", None)
-        return None
-    return up
+def _aig_station(msg: Message, rules: _Rules,
+                 sources: dict[str, _At]) -> tuple[str | None, tuple[str, ...]]:
+    """AIG-3 of the first AIG whose resource type (AIG-4) names equipment, or that has no
+    type and does not name a person; ``None`` otherwise. With the warnings of the AIGs
+    passed over for an unknown type or a person's name. Each AIG's answer is remembered by
+    its AIG-3 and AIG-4 as sent (a department has a handful of resources)."""
+    warnings: tuple[str, ...] = ()
+    equipment = rules.equipment
+    for idx in msg._index.get("AIG", ()):
+        fields = msg.fields_at(idx)
+        n = len(fields)
+        key = (fields[3] if n > 3 else "", fields[4] if n > 4 else "", equipment,
+               msg.encoding)
+        got = _AIG_SEEN.get(key)
+        if got is None:
+            got = _aig_one(msg, idx, equipment)
+            if len(_AIG_SEEN) >= 1024:
+                _AIG_SEEN.clear()
+            _AIG_SEEN[key] = got
+        value, component, warning = got
+        if value is not None:
+            sources["station"] = (idx, 3, component)
+            return value, warnings
+        if warning is not None:
+            warnings = (*warnings, warning)
+    return None, warnings
 
 
-_EVENT_VALUES: _Spec = (
-    ("accession_number", _ACCESSION), ("placer_order", _PLACER), ("filler_order", _FILLER),
-    ("requested_procedure_id", _REQUESTED), ("study_instance_uid", _UID_PATHS),
-    ("modality", _MODALITY_PATHS), ("station", _STATION), ("room", _ROOM))
+# (AIG-3 and AIG-4 as sent, equipment words, encoding) -> (station or None, its component,
+# the warning when passed over): bounded, cleared when full
+_AIG_SEEN: dict[tuple[str, str, frozenset[str], Any],
+                tuple[str | None, int, str | None]] = {}
 
 
-def _spec(occurred: tuple[_Path, ...], scheduled: tuple[_Path, ...]) -> _Spec:
-    """Everything one event reads, in one spec (one :meth:`_Reader.values` call): the time
-    it occurred, its scheduled start, :data:`_EVENT_VALUES`, then the patient (PID-3)."""
-    return ((_OCCURRED, occurred), (_SCHEDULED, scheduled), *_EVENT_VALUES,
-            ("patient_id", (("PID", 3, 1),)))
+def _aig_one(msg: Message, idx: int,
+             equipment: frozenset[str]) -> tuple[str | None, int, str | None]:
+    """One AIG: its station (AIG-3.1, else AIG-3.2) and component, or why it is none."""
+    code = msg.at(idx, 3, 1).strip()
+    value = code or msg.at(idx, 3, 2).strip()
+    if not value:
+        return None, 1, None
+    kind = (msg.at(idx, 4, 1) or msg.at(idx, 4, 2)).strip().upper()
+    if kind:
+        if kind in equipment or kind in DICOM_TERMS:
+            return value, 1 if code else 2, None
+        if kind not in PERSON_TYPES:
+            return None, 1, (f"AIG-3 not taken as the station: its resource type (AIG-4, "
+                             f"{describe(kind)}) is not known as equipment; add it to "
+                             "station_resource_types in the sender's profile")
+        return None, 1, None
+    if _names_person(msg, idx):
+        return None, 1, ("AIG-3 not taken as the station: it is written as a person's name "
+                         "(ID^family^given) and AIG-4 gives no resource type")
+    return value, 1 if code else 2, None
 
 
-_ORDER_DONE_SPEC = _spec(_ORDER_DONE_AT, _ORDER_SCHEDULED)  # started or completed
-_ORDER_SPEC = _spec(_ORDER_AT, _ORDER_SCHEDULED)
-_REPORT_SPEC = _spec(_REPORT_AT, _ORDER_SCHEDULED)
-_DOCUMENT_SPEC = _spec(_DOCUMENT_AT, _ORDER_SCHEDULED)
-_SIU_SPEC = _spec(_SIU_AT, _SIU_SCHEDULED)
-_ADT_SPEC = _spec(_ADT_AT, ())  # an arrival has no scheduled start
-
-
-def _event(msg: Message, r: _Reader, kind: ExamEventType, spec: _Spec,
-           shape: _Shape) -> Hl7Event:
-    """Read ``spec`` (made by :func:`_spec`) and build the event."""
-    (occurred_text, scheduled_text, accession, placer, filler, requested, uid, modality,
-     station, room, patient) = r.values(spec)
-    # the caches are looked up here, before any call: this is the hot path
-    zone = r.opts.zone
-    occurred = scheduled = None
-    if occurred_text is not None:  # first: its error is the one reported
-        occurred = DTM_CACHE.get((occurred_text, zone)) or r.time(_OCCURRED, occurred_text)
-    if scheduled_text is not None:
-        scheduled = DTM_CACHE.get((scheduled_text, zone)) or r.time(_SCHEDULED, scheduled_text)
-    if accession is None and filler is not None and r.opts.accession_from_filler_order:
-        accession = filler  # the filler order number, from the same field
-        r.sources["accession_number"] = r.sources["filler_order"]
-    if uid is None:
-        if shape.has_obx:
-            uid = _study_uid(msg, r, uid)
-    elif uid not in _UIDS_SEEN:
-        uid = _study_uid(msg, r, uid)
-    if modality is not None:
-        modality = _MODALITIES.get(modality) or _modality(r, modality)
-    # every field, in order: tuple.__new__ skips the NamedTuple's generated __new__
-    return tuple.__new__(Hl7Event, (
-        msg.control_id if msg._cid is None else msg._cid,  # set by header(): no property
-        msg.message_type if msg._mtype is None else msg._mtype, kind, r.sources, accession,
-        placer, filler, requested, uid, patient, modality, station, room, occurred, scheduled,
-        tuple(r.warnings) if r.warnings else ()))
+def _names_person(msg: Message, idx: int) -> bool:
+    """Whether AIG-3 (a CE: code^text^coding system) is rather a person (XCN:
+    id^family^given...): a name-like second and third component where a CE has a coding
+    system, or a title before the text."""
+    family, given = msg.at(idx, 3, 2).strip(), msg.at(idx, 3, 3).strip()
+    if family and given and _NAME_LIKE.match(family) and _NAME_LIKE.match(given) and \
+            not _CODING_SYSTEM.match(given):
+        return True
+    text = family or msg.at(idx, 3, 1).strip()
+    return bool(_TITLE.match(text))
 
 
 # -- per message type: plan (from the shape only) and read (every message) ---------------
@@ -581,18 +981,23 @@ def _event(msg: Message, r: _Reader, kind: ExamEventType, spec: _Spec,
 class _Shape:
     """What depends only on a message's type and segment ids, computed once per shape and
     cached (:data:`_SHAPES`): the groups the rule reads, where PID is, whether an OBX may
-    carry the study UID, and the rule's reading function."""
+    carry the study UID or modality, whether there is an AIG, and the rule's reading
+    function."""
 
-    __slots__ = ("groups", "has_obx", "read")
+    __slots__ = ("groups", "has_aig", "has_obx", "read")
 
     def __init__(self, read: _Read, groups: list[dict[str, int]],
                  top: dict[str, int]) -> None:
         self.read = read
-        self.groups = [_Group(g, top.get("PID")) for g in groups]
+        self.groups = [_Group(g, top) for g in groups]
         self.has_obx = "OBX" in top
+        self.has_aig = "AIG" in top
 
 
-_Read = Callable[[Message, _Shape, ExtractOptions], list[Hl7Event]]
+# (message, shape, rules, delimiters, events, exam events) -> whether an exam event must be
+# built the slow way: each reader appends what it reads to the two lists
+_Read = Callable[[Message, _Shape, _Rules, tuple[str, str, str, str], list[Hl7Event],
+                  list[ExamEvent]], bool]
 
 
 def _merged(groups: list[dict[str, int]], top: dict[str, int],
@@ -608,60 +1013,109 @@ def _merged(groups: list[dict[str, int]], top: dict[str, int],
 _ORDER_KINDS: dict[tuple[str, str, tuple[str, str, str, str]], ExamEventType] = {}
 
 
-def _read_orders(msg: Message, shape: _Shape, opts: ExtractOptions) -> list[Hl7Event]:
-    out = []
+def _read_orders(msg: Message, shape: _Shape, rules: _Rules,
+                 delims: tuple[str, str, str, str], events: list[Hl7Event],
+                 exams: list[ExamEvent]) -> bool:
+    slow = False
+    rep, comp, sub, esc = delims
     for g in shape.groups:
-        r = _Reader(msg, g, opts)
-        orc = r.fields("ORC")
+        orc = msg.fields_at(g.seg["ORC"])
         n = len(orc)
         # keyed by the fields as sent (with the delimiters, which decide what pick reads)
-        key = (orc[1] if n > 1 else "", orc[5] if n > 5 else "", r.delims)
+        key = (orc[1] if n > 1 else "", orc[5] if n > 5 else "", delims)
         kind = _ORDER_KINDS.get(key)
         if kind is None:
             kind = order_event(msg.pick(key[0]), msg.pick(key[1]))
             if len(_ORDER_KINDS) >= 4096:
                 _ORDER_KINDS.clear()
             _ORDER_KINDS[key] = kind
-        spec = _ORDER_DONE_SPEC if kind is E.STARTED or kind is E.COMPLETED else _ORDER_SPEC
-        out.append(_event(msg, r, kind, spec, shape))
-    return out
+        spec = rules.order_done if kind is E.STARTED or kind is E.COMPLETED else rules.order
+        cached = g._events.get(id(spec))  # g.event_fn(spec), inline
+        fn = cached[1] if cached is not None and cached[0] is spec else g.event_fn(spec)
+        ev, x = fn(msg, kind, rules, shape, rep, comp, sub, esc)
+        events.append(ev)
+        if x:
+            exams.append(x)  # type: ignore[arg-type]
+        elif x is False:
+            slow = True
+    return slow
 
 
-def _read_reports(msg: Message, shape: _Shape, opts: ExtractOptions) -> list[Hl7Event]:
-    out = []
+def _one(msg: Message, g: _Group, kind: ExamEventType, spec: _Spec, rules: _Rules,
+         shape: _Shape, delims: tuple[str, str, str, str], events: list[Hl7Event],
+         exams: list[ExamEvent]) -> bool:
+    """Read one event of ``spec`` in ``g`` into ``events``/``exams``."""
+    ev, x = g.event_fn(spec)(msg, kind, rules, shape, *delims)
+    events.append(ev)
+    if x:
+        exams.append(x)  # type: ignore[arg-type]
+    return x is False
+
+
+def _read_reports(msg: Message, shape: _Shape, rules: _Rules,
+                  delims: tuple[str, str, str, str], events: list[Hl7Event],
+                  exams: list[ExamEvent]) -> bool:
+    slow = False
     for g in shape.groups:
-        r = _Reader(msg, g, opts)
-        obr = r.fields("OBR")
+        obr = msg.fields_at(g.seg["OBR"])
         status = msg.pick(obr[25]).upper() if len(obr) > 25 else ""
         kind = REPORT_STATUS.get(status, E.OTHER)
-        out.append(_event(msg, r, kind, _REPORT_SPEC, shape))
-    return out
+        slow = _one(msg, g, kind, rules.report, rules, shape, delims, events, exams) or slow
+    return slow
 
 
-def _read_document(msg: Message, shape: _Shape, opts: ExtractOptions) -> list[Hl7Event]:
+def document_event(trigger: str, status: str, order_control: str,
+                   has_parent: bool) -> ExamEventType:
+    """MDM trigger (``T01``-``T11``) + TXA-17 (document completion status) + ORC-1 (order
+    control, v2.5+) + whether TXA-13 names a parent document -> event.
+
+    A cancellation or deletion (T11, TXA-17 ``CA``, an ORC-1 cancel code) is ``cancelled``,
+    never a corrected report. A replacement (T09/T10), an edit (T07/T08) or an addendum
+    (T05/T06) of a final document, or a final document with a parent, is a corrected report;
+    T10 without a completion status is one too (it carries the replacing document)."""
+    status = status.upper()
+    if trigger == "T11" or status == "CA" or order_control.upper() in _CANCEL_CONTROLS:
+        return E.CANCELLED
+    kind = DOCUMENT_STATUS.get(status, E.OTHER)
+    changed = trigger in _DOCUMENT_CHANGES
+    if kind is E.FINAL_REPORT and (changed or has_parent):
+        return E.CORRECTED_REPORT
+    if kind is E.OTHER and not status and trigger in ("T09", "T10"):
+        return E.CORRECTED_REPORT
+    return kind
+
+
+_DOCUMENT_CHANGES = frozenset({"T05", "T06", "T07", "T08", "T09", "T10"})
+
+
+def _read_document(msg: Message, shape: _Shape, rules: _Rules,
+                   delims: tuple[str, str, str, str], events: list[Hl7Event],
+                   exams: list[ExamEvent]) -> bool:
     g = shape.groups[0]
-    r = _Reader(msg, g, opts)
     txa = g.seg["TXA"]
-    kind = DOCUMENT_STATUS.get(msg.at(txa, 17).upper(), E.OTHER)
-    if kind is E.FINAL_REPORT and msg.at(txa, 13):  # has a parent document
-        kind = E.CORRECTED_REPORT
-    return [_event(msg, r, kind, _DOCUMENT_SPEC, shape)]
+    orc = g.seg.get("ORC")
+    kind = document_event(msg.message_type.upper()[4:], msg.at(txa, 17),
+                          msg.at(orc, 1) if orc is not None else "", bool(msg.at(txa, 13)))
+    return _one(msg, g, kind, rules.document, rules, shape, delims, events, exams)
 
 
-def _read_appointment(msg: Message, shape: _Shape, opts: ExtractOptions) -> list[Hl7Event]:
-    trigger = msg.message_type.upper()[4:]  # _rule_for checked it is in SIU_TRIGGERS
+def _read_appointment(msg: Message, shape: _Shape, rules: _Rules,
+                      delims: tuple[str, str, str, str], events: list[Hl7Event],
+                      exams: list[ExamEvent]) -> bool:
+    trigger = msg.message_type.upper()[4:]  # _plan checked it is in SIU_TRIGGERS
     kind = SIU_TRIGGERS[trigger]
     g = shape.groups[0]
     status = msg.at(g.seg["SCH"], 25).upper().replace(" ", "").replace("-", "")
     if trigger in ("S12", "S14") and status in SIU_STATUS:
         kind = SIU_STATUS[status]
-    r = _Reader(msg, g, opts)
-    return [_event(msg, r, kind, _SIU_SPEC, shape)]
+    return _one(msg, g, kind, rules.siu, rules, shape, delims, events, exams)
 
 
-def _read_arrival(msg: Message, shape: _Shape, opts: ExtractOptions) -> list[Hl7Event]:
-    r = _Reader(msg, shape.groups[0], opts)
-    return [_event(msg, r, E.ARRIVED, _ADT_SPEC, shape)]
+def _read_arrival(msg: Message, shape: _Shape, rules: _Rules,
+                  delims: tuple[str, str, str, str], events: list[Hl7Event],
+                  exams: list[ExamEvent]) -> bool:
+    return _one(msg, shape.groups[0], E.ARRIVED, rules.adt, rules, shape, delims, events,
+                exams)
 
 
 def _missing(segment: str, mtype: str, what: str) -> Hl7InputError:
@@ -709,7 +1163,7 @@ _SHAPES: dict[tuple[str, tuple[str, ...]], _Shape | None] = {}
 _SHAPES_MAX = 4096  # feeds send a handful of shapes; a flood of odd ones only clears it
 
 
-_UNKNOWN = _Shape(lambda msg, shape, opts: [], [], {})  # a shape not in _SHAPES yet
+_UNKNOWN = _Shape(lambda *args: False, [], {})  # a shape not in _SHAPES yet
 
 
 def _shape(msg: Message, mtype: str) -> _Shape | None:
@@ -726,17 +1180,31 @@ def _shape(msg: Message, mtype: str) -> _Shape | None:
     return shape
 
 
-def extract(msg: Message, opts: ExtractOptions = DEFAULT_OPTIONS) -> Extraction:
-    """Events of one tokenised message. Raises :class:`Hl7InputError` when it is unusable."""
+def extract(msg: Message, opts: ExtractOptions = DEFAULT_OPTIONS,
+            profile: Profile | None = None) -> Extraction:
+    """Events of one tokenised message, read by the rules of ``profile`` (by default: the
+    profile of ``opts.profiles`` its MSH-3/MSH-4 match, if any). Raises
+    :class:`Hl7InputError` when it is unusable."""
     control_id, mtype, version = msg.header()
+    return _extract(msg, opts, profile, control_id, mtype, version)
+
+
+def _extract(msg: Message, opts: ExtractOptions, profile: Profile | None, control_id: str,
+             mtype: str, version: str, decided: bool = False) -> Extraction:
+    """:func:`extract` once MSH-10, MSH-9 and MSH-12 are read (``decided``: ``profile`` was
+    chosen from the bytes, ``None`` included)."""
     if not control_id:
         raise Hl7InputError("MSH-10", "message control id is empty",
                             code=REQUIRED_FIELD_MISSING)
     if not mtype or mtype[0] == "^":
         raise Hl7InputError("MSH-9", "message type is empty", code=REQUIRED_FIELD_MISSING)
-    if version and version[:2] != "2.":
-        raise Hl7InputError("MSH-12", f"the version is not HL7 v2.x: {describe(version)}",
-                            code=UNSUPPORTED_VERSION, ack_code="AR")
+    if version and version[:2] != "2.":  # e.g. "1.0": read as v2 all the same
+        msg.warnings = [*msg.warnings, f"MSH-12: the version is not HL7 v2.x "
+                        f"({describe(version)}); read as HL7 v2"]
+    if profile is None and opts.profiles is not None and not decided:
+        profile = opts.profiles.for_sender(msg.value("MSH", 3).strip(),
+                                           msg.value("MSH", 4).strip())
+    rules: _Rules = opts._rules if profile is None else _rules_for(opts, profile)
     shape = _SHAPES.get((mtype, msg.names), _UNKNOWN)  # _shape(msg, mtype), inline
     if shape is _UNKNOWN:
         shape = _shape(msg, mtype)
@@ -744,19 +1212,132 @@ def extract(msg: Message, opts: ExtractOptions = DEFAULT_OPTIONS) -> Extraction:
         shown = mtype if _MESSAGE_TYPE.match(mtype) else describe(mtype)
         return Extraction(msg, [], [], note=f"message type {shown} carries no exam events: "
                           "stored, not used")
-    events = shape.read(msg, shape, opts)
-    # Built here so that a value the core cannot store fails now, not later in the sink.
-    exams = [x for ev in events if (x := ev.to_exam_event()) is not None]
+    enc = msg.encoding
+    delims = _STANDARD_DELIMS if enc is _STANDARD else (
+        enc.repetition, enc.component, enc.subcomponent, enc.escape)
+    events: list[Hl7Event] = []
+    exams: list[ExamEvent] = []
+    if shape.read(msg, shape, rules, delims, events, exams):  # an event to build slowly
+        exams = []
+        for i, ev in enumerate(events):
+            try:
+                x = ev.to_exam_event()
+            except _Unfit:
+                ev = events[i] = _fitted(ev)
+                x = ev.to_exam_event()
+            if x is not None:
+                exams.append(x)
     if not exams:  # e.g. an ADT arrival, or an order before the RIS gave it a number
         return _extraction(msg, events, exams, _NO_ACCESSION)
     return _extraction(msg, events, exams)
 
 
+def _fitted(ev: Hl7Event) -> Hl7Event:
+    """``ev`` with each optional value the core cannot store left out, with a warning."""
+    for _ in _OPTIONAL_TEXTS:
+        try:
+            ev.to_exam_event()
+            return ev
+        except _Unfit as unfit:
+            where = ev.sources.get(unfit.name)
+            shown = f"{unfit.name} ({where[1]} of segment {where[0] + 1})" if where else \
+                unfit.name
+            changes: dict[str, Any] = {unfit.name: None, "warnings": (
+                *ev.warnings, f"{shown} left out: {unfit.why}")}
+            ev = ev._replace(**changes)
+    return ev
+
+
 # a message type as HL7 names them (MSH-9.1^MSH-9.2: ``ADT^A08``), which a note may show
 _MESSAGE_TYPE = re.compile(r"[A-Za-z]{3}\^[A-Za-z][0-9]{2}\Z")
-_NO_ACCESSION = "no accession number (OBR-18, IPC-1, filler order): stored, no exam event"
+_NO_ACCESSION = ("no accession number (OBR-18, IPC-1, filler order, SCH-2, or the fields of "
+                 "the sender's profile): stored, no exam event")
+
+
+def _common(raw: bytes, default_charset: str,
+            force: bool = False) -> tuple[Message, str, str, str] | None:
+    """:func:`parse_message` and :meth:`Message.header` in one go for the common message:
+    the standard delimiters, a shape (segment heads) seen before, the declared or default
+    character set decoding it: ``(message, MSH-10, MSH-9, MSH-12)``. ``None``: take the
+    general path (which reports any error). A test checks it gives what the general path
+    gives."""
+    body = raw.rstrip(_TRAILING)
+    if len(body) >= MAX_SEGMENTS:
+        return None
+    eol = body.find(b"\r")
+    lf = body.find(b"\n", 0, eol if eol >= 0 else len(body))
+    if lf >= 0:
+        eol = lf
+    if eol < 0:
+        return None
+    codec = default_charset
+    if not force and body.count(b"|", 0, eol) >= 17:  # MSH-18 may be there
+        name = declared_charset(body)
+        if name:
+            try:
+                codec = codec_for(name)
+            except Hl7InputError:
+                return None
+    try:
+        text = body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    if "\n" in text:
+        text = text.replace("\r\n", "\r").replace("\n", "\r")
+    segments = text.split("\r")
+    known = _HEADS.get(tuple([seg[:4] for seg in segments]))
+    if known is None:
+        return None
+    if known[2] is not None:  # the shape has envelope lines: dropped
+        segments = [segments[i] for i in known[2]]
+    msg = Message(segments, _STANDARD, text, codec, known[1], known[0])
+    # Message.header() for the standard delimiters, inline
+    msh = segments[0].split("|")
+    msh.insert(1, "|")
+    msg._fields[0] = msh
+    n = len(msh)
+    cid = msh[10] if n > 10 else ""
+    if not cid.isalnum():
+        cid = msg.first_component(cid)
+    sent = msh[9] if n > 9 else ""
+    mtype = _STANDARD_TYPES.get(sent)
+    if mtype is None:
+        mtype = msg._message_type(sent)
+        if len(_STANDARD_TYPES) < 1024:
+            _STANDARD_TYPES[sent] = mtype
+    msg._cid = cid
+    msg._mtype = mtype
+    version = msh[12] if n > 12 else ""
+    if version and version[:2] != "2.":
+        version = msg.first_component(version)
+    return msg, cid, mtype, version
+
+
+_COMMON_START = b"MSH|^~\\&|"
+_TRAILING = b"\x0b\x1c\x00 \t\r\n"
 
 
 def extract_bytes(raw: bytes, opts: ExtractOptions = DEFAULT_OPTIONS) -> Extraction:
-    """Decode, tokenise and extract one message's bytes."""
-    return extract(parse_message(raw, opts.default_charset), opts)
+    """Decode, tokenise and extract one message's bytes (with the charset and rules of the
+    sender's profile when ``opts.profiles`` has one for it).
+
+    The common message (the standard delimiters, segments ended by CR, no MSH-18, a shape
+    seen before) is tokenised here in one go; it gives what :func:`parse_message` gives
+    (a test compares them), and anything else takes that general path."""
+    if opts.profiles is None:
+        if raw[:9] == _COMMON_START:
+            common = _common(raw, opts.default_charset)
+            if common is not None:
+                return _extract(common[0], opts, None, common[1], common[2], common[3])
+        return extract(parse_message(raw, opts.default_charset), opts)
+    profile = opts.profiles.for_raw(raw)
+    codec = opts.default_charset if profile is None else (
+        profile.codec or opts.default_charset)
+    force = profile is not None and profile.force_charset and profile.charset is not None
+    if raw[:9] == _COMMON_START:
+        common = _common(raw, codec, force)
+        if common is not None:
+            return _extract(common[0], opts, profile, common[1], common[2], common[3], True)
+    msg = parse_message(raw, codec, force_charset=force)
+    control_id, mtype, version = msg.header()
+    return _extract(msg, opts, profile, control_id, mtype, version, True)

@@ -30,9 +30,11 @@ def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
 
 @hookimpl
 def hc_register_cli_commands(cli: click.Group) -> None:
-    from .cli import hl7_group
+    from hospital_complaints.plugin_api import lazy_command
 
-    cli.add_command(hl7_group)
+    cli.add_command(lazy_command(
+        "hl7", "hc_hl7v2.cli:hl7_group",
+        "HL7 v2 exam events (IHE Scheduled Workflow): inspect, listen (MLLP), import."))
 
 
 @hookimpl

@@ -61,6 +61,8 @@ def rows_for(raw: bytes, opts: ExtractOptions = DEFAULT_OPTIONS, *,
         row["message_control_id"] = x.message.control_id
         row["message_type"] = x.message.message_type
         row["note"] = x.note
+        if x.warnings:
+            row["warnings"] = list(x.warnings)
         yield row
         return
     for ev in x.events:

@@ -3,7 +3,8 @@ exam events from a RIS's message archive through the core's generic interface
 (``plugins.exam_sources()``), without the MLLP listener or the message table.
 
 Registered by the plugin when its settings name files (``HC_HL7_EXAM_FILES`` or
-``[plugins.hl7v2] exam_files``): paths or glob patterns separated by the OS path separator
+``[plugins.hl7v2] exam_files``; read with the sender profiles of ``HC_HL7_PROFILES``):
+paths or glob patterns separated by the OS path separator
 (``:`` on Linux), read each time the source is read.
 """
 
@@ -13,7 +14,6 @@ import glob
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import Hl7InputError
 from .extract import DEFAULT_OPTIONS, ExtractOptions, extract_bytes
+from .profiles import Profiles, load
 from .tokenise import split_batch
 
 log = logging.getLogger(__name__)
@@ -82,18 +83,39 @@ class Hl7FileSource:
             log.warning("%s: %d unusable HL7 message(s) skipped", self.id, len(self.skipped))
 
 
+PROFILES_VAR = "HC_HL7_PROFILES"
+
+
 class Hl7Settings(BaseModel):
     """The adapter's settings section (``[plugins.hl7v2]`` in the settings file):
     ``exam_files``, HL7 v2 files (paths or glob patterns, separated by the OS path
-    separator) offered as the exam source ``hl7v2:files`` (``HC_HL7_EXAM_FILES``)."""
+    separator) offered as the exam source ``hl7v2:files`` (``HC_HL7_EXAM_FILES``);
+    ``profiles``, the sender profile file (TOML, ``docs/hl7v2.md``) the listener, ``hl7
+    import``, ``hl7 replay``, ``hl7 inspect`` and the exam source read messages with
+    (``HC_HL7_PROFILES``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     exam_files: str | None = None
+    profiles: str | None = None
 
 
-DECLARATION = PluginSettings(id="hl7v2", model=Hl7Settings, env={"exam_files": FILES_VAR},
-                             description="HL7 v2 adapter: files offered as an exam source")
+DECLARATION = PluginSettings(id="hl7v2", model=Hl7Settings,
+                             env={"exam_files": FILES_VAR, "profiles": PROFILES_VAR},
+                             description="HL7 v2 adapter: sender profiles, files offered as "
+                                         "an exam source")
+
+
+def settings_of(app: Any) -> Hl7Settings:
+    """The adapter's settings of ``app``."""
+    config = app.plugin_config(DECLARATION.id)
+    return config if isinstance(config, Hl7Settings) else Hl7Settings.model_validate(config)
+
+
+def profiles_of(app: Any) -> Profiles | None:
+    """The sender profiles the settings name (``HC_HL7_PROFILES``), loaded, or ``None``."""
+    path = (settings_of(app).profiles or "").strip() if app is not None else ""
+    return load(path) if path else None
 
 
 def source_for(app: Any) -> Hl7FileSource | None:
@@ -101,11 +123,9 @@ def source_for(app: Any) -> Hl7FileSource | None:
     Times sent without an offset are read in the application's zone (``HC_TIMEZONE``)."""
     if app is None:
         return None
-    config = app.plugin_config(DECLARATION.id)
-    settings = config if isinstance(config, Hl7Settings) else Hl7Settings.model_validate(config)
-    value = (settings.exam_files or "").strip()
+    value = (settings_of(app).exam_files or "").strip()
     if not value:
         return None
     patterns = [p for p in value.split(os.pathsep) if p.strip()]
-    return Hl7FileSource(patterns, opts=replace(DEFAULT_OPTIONS,
-                                                zone=zone(app.settings.timezone)))
+    return Hl7FileSource(patterns, opts=ExtractOptions(zone=zone(app.settings.timezone),
+                                                       profiles=profiles_of(app)))

@@ -113,7 +113,7 @@ class Message:
     """
 
     __slots__ = ("_cid", "_fields", "_index", "_mtype", "charset", "encoding", "names",
-                 "segments", "text")
+                 "segments", "text", "warnings")
 
     def __init__(self, segments: list[str], encoding: Encoding, text: str,
                  charset: str = "utf-8", index: dict[str, list[int]] | None = None,
@@ -132,6 +132,8 @@ class Message:
         self._fields: dict[int, list[str]] = {}
         self._cid: str | None = None
         self._mtype: str | None = None
+        #: what was tolerated while reading it (a line joined, a version not 2.x ...)
+        self.warnings: list[str] = _NO_WARNINGS
 
     @classmethod
     def from_text(cls, text: str, charset: str = "utf-8") -> Message:
@@ -166,6 +168,8 @@ class Message:
                 names = tuple([names[i] for i in keep])
             index = _INDEXES.get(names)
             if index is None:
+                if not all(_SEGMENT_ID.match(name) for name in names):  # a new shape
+                    return cls._from_segments(split_segments(text), text, charset)
                 index = _index_of(names, segments, sep)
             if len(_HEADS) >= _INDEXES_MAX:
                 _HEADS.clear()
@@ -193,17 +197,18 @@ class Message:
             segments[0] = first
         encoding = _encoding_of(first)
         sep = encoding.field
-        for i, seg in enumerate(segments):
-            if seg[3:4] != sep and len(seg) != 3:
-                for j in range(i):  # report the first bad segment, whichever its fault
-                    if not _SEGMENT_ID.match(segments[j][:3]):
-                        raise _not_a_segment(j + 1, segments[j], sep)
-                raise _not_a_segment(i + 1, seg, sep)
+        warnings: list[str] = []
+        if any((seg[3:4] != sep and len(seg) != 3) or not _SEGMENT_ID.match(seg[:3])
+               for seg in segments):
+            segments = _rejoin(segments, sep, warnings)
         names = tuple([seg[:3] for seg in segments])
         index = _INDEXES.get(names)
         if index is None:
             index = _index_of(names, segments, sep)
-        return cls(segments, encoding, text, charset, index, names)
+        msg = cls(segments, encoding, text, charset, index, names)
+        if warnings:
+            msg.warnings = warnings
+        return msg
 
     # -- access ----------------------------------------------------------------------------
 
@@ -365,6 +370,8 @@ class Message:
         return self._mtype
 
 
+_NO_WARNINGS: list[str] = []  # shared: replaced, never appended to
+
 # segment ids -> their index (id -> positions); the ids were checked. Shared by the messages
 # of one shape, so never changed. Bounded: cleared when full.
 _INDEXES: dict[tuple[str, ...], dict[str, list[int]]] = {}
@@ -397,6 +404,29 @@ def _index_of(names: tuple[str, ...], segments: list[str], sep: str) -> dict[str
         _INDEXES.clear()
     _INDEXES[names] = index
     return index
+
+
+# text a stray CR may have cut off a field: no control character (a tab is text)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _rejoin(segments: list[str], sep: str, warnings: list[str]) -> list[str]:
+    """``segments`` with each line that is no segment joined to the segment before it: a
+    CR (or LF) sent inside a field cuts the field, and the rest of the segment follows on a
+    line of its own (``PID|1||P1||WANG^`` then ``LI||19800101|F``). Only text is joined (no
+    control characters: binary content stays an error naming the line); the CR is dropped,
+    and ``warnings`` says which line was joined. The first line of all must be MSH."""
+    out = [segments[0]]
+    for i, seg in enumerate(segments[1:], start=2):
+        if (seg[3:4] == sep or len(seg) == 3) and _SEGMENT_ID.match(seg[:3]):
+            out.append(seg)
+        elif _CONTROL.search(seg) is None:
+            out[-1] += seg
+            warnings.append(f"segment {i}: a line that is no segment was joined to the "
+                            f"segment before it (a line break inside a field)")
+        else:
+            raise _not_a_segment(i, seg, sep)
+    return out
 
 
 def _not_a_segment(n: int, seg: str, sep: str) -> Hl7InputError:
@@ -499,8 +529,11 @@ def _only_envelope(data: bytes) -> bool:
     return _envelope_end(data) == len(data)
 
 
-def parse_message(raw: bytes, default_charset: str = "utf-8") -> Message:
-    """Decode (per MSH-18) and tokenise one message. Raises :class:`Hl7InputError`.
+def parse_message(raw: bytes, default_charset: str = "utf-8", *,
+                  force_charset: bool = False) -> Message:
+    """Decode (per MSH-18, else ``default_charset``; always ``default_charset`` when
+    ``force_charset``: a sender's profile that knows its MSH-18 is wrong) and tokenise one
+    message. Raises :class:`Hl7InputError`.
 
     Batch envelope lines are dropped wherever they are (a sender may wrap one message in a
     BHS/BTS batch): the envelope lines it starts with before anything is decoded, the
@@ -517,7 +550,7 @@ def parse_message(raw: bytes, default_charset: str = "utf-8") -> Message:
         shown = _segment_id_shown(body[:3].decode("latin-1"))
         raise Hl7InputError("MSH", f"a message must start with an MSH segment; it starts "
                             f"with {shown}", code=SEGMENT_SEQUENCE_ERROR, ack_code="AR")
-    text, codec = decode(body, default_charset)
+    text, codec = decode(body, default_charset, force=force_charset)
     return Message.from_text(text, codec)
 
 

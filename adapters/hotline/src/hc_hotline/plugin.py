@@ -64,6 +64,8 @@ def hc_register_encrypted_data(register: Callable[[EncryptedData], None]) -> Non
 
 @hookimpl
 def hc_register_cli_commands(cli: click.Group) -> None:
-    from .cli import hotline_group
+    from hospital_complaints.plugin_api import lazy_command
 
-    cli.add_command(hotline_group)
+    cli.add_command(lazy_command(
+        "hotline", "hc_hotline.cli:hotline_group",
+        "Hotline platform work orders (12345/12320 热线工单): pull, import, export replies."))

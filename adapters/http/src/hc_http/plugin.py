@@ -33,7 +33,10 @@ def hc_register_migrations(register: Callable[[str | Path], None]) -> None:
 @hookimpl
 def hc_register_cli_commands(cli: click.Group) -> None:
     """``hospital-complaints serve`` and ``hospital-complaints http keys ...``."""
-    from .cli import http_group, serve_cmd
+    from hospital_complaints.plugin_api import lazy_command
 
-    cli.add_command(serve_cmd)
-    cli.add_command(http_group)
+    cli.add_command(lazy_command(
+        "serve", "hc_http.cli:serve_cmd",
+        "Serve the REST API, the public pages and /healthz, /readyz (uvicorn)."))
+    cli.add_command(lazy_command(
+        "http", "hc_http.cli:http_group", "The HTTP service: API keys for systems that call it."))

@@ -13,14 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
 from hospital_complaints.plugin_api import PluginSettings
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from .base import TransportSettings, is_loopback, parse_json_object, secret_error, split_list
 from .signing import BadSecret, decode_secret
-from .templates import languages_of
 
 
 def _https_unless_loopback(url: str | None, var: str, allow_http: bool) -> str | None:
@@ -47,6 +44,8 @@ class _HumanText(TransportSettings):
     @field_validator("languages", mode="before")
     @classmethod
     def _langs(cls, v: Any) -> Any:
+        from .templates import languages_of
+
         return languages_of(v)
 
     @field_validator("template_dir", "case_url", mode="before")
@@ -405,6 +404,9 @@ SMS_BODY_VARIABLES = {"phone": "13800000000", "text": "t", "key": "k", "id": "i"
 
 def check_body_template(body: str) -> None:
     """The SMS body must be valid Jinja using only :data:`SMS_BODY_VARIABLES`."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
     try:
         env.from_string(body).render(**SMS_BODY_VARIABLES)

@@ -251,6 +251,7 @@ class MergedInto(EventPayload):
     def apply(self, case: Case, event: Event) -> None:
         case.merged_into = self.survivor
         case.state_before_merge = CaseState(event.from_state) if event.from_state else None
+        case.closed_at = event.at  # local handling ends here; the survivor carries on
 
 
 class CaseAbsorbed(EventPayload):
@@ -283,6 +284,7 @@ class MergeUndone(EventPayload):
         if case.merged_into == self.other:
             case.merged_into = None
             case.state_before_merge = None
+            case.closed_at = None  # merged only from open states: open again
         if self.other in case.absorbed:
             case.absorbed.remove(self.other)
             if case.work_order is not None:

@@ -1,13 +1,17 @@
 """Built-in: invites complainants to the follow-up survey (回访) when their case is answered
 or closed, through the durable queue like any notifier, so an invitation is never lost and
-never made twice. Registers nothing until surveys are switched on (``HC_SURVEY_BASE_URL``)."""
+never made twice; and hands the survey results to the reports (a follow-up source: invited,
+answered, the 1-5 score, per department or modality). Registers nothing until surveys are
+switched on (``HC_SURVEY_BASE_URL``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...domain.notifications import Delivery
+from ...reports.build import Bi, FollowUpResult
 from .. import hookimpl
 
 if TYPE_CHECKING:
@@ -32,3 +36,30 @@ class CaseSurveyTrigger:
 def hc_register_notifiers(register: Callable[[Any], None], app: App) -> None:
     if app.settings.surveys.base_url is not None and app.settings.surveys.case_triggers:
         register(CaseSurveyTrigger(app))
+
+
+class SurveyResults:
+    """Survey invitations and answers, for the monthly report's follow-up section."""
+
+    id = "surveys"
+    title = Bi(zh="患者问卷（检查后体验、投诉回访）", en="patient surveys (after exams, follow-up)")
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def results(self, start: datetime, end: datetime) -> Iterator[FollowUpResult]:
+        surveys = self.app.surveys
+        a, b = start.timestamp(), end.timestamp()
+        scores = {r.invitation_id: r.satisfaction
+                  for r in surveys.store.responses(a, None)}
+        for inv in surveys.store.invitations(a, b):
+            yield FollowUpResult(
+                at=datetime.fromtimestamp(inv.created_s, start.tzinfo),
+                department=inv.department, answered=inv.answered_s is not None,
+                satisfaction=scores.get(inv.id), modality=inv.modality)
+
+
+@hookimpl
+def hc_register_follow_up_sources(register: Callable[[Any], None], app: App) -> None:
+    if app.settings.surveys.base_url is not None:
+        register(SurveyResults(app))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cached_property
@@ -21,9 +22,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import sqlalchemy as sa
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
-from alembic.script import ScriptDirectory
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
@@ -76,6 +74,36 @@ def _normalise_url(url: str | URL) -> URL:
             f"不支持的数据库 {backend!r}；请使用 sqlite、postgresql 或 mariadb/mysql",
         )
     return u
+
+
+_REVISION = re.compile(r"^revision\s*(?::[^=]+)?=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", re.M)
+
+
+def declared_heads(locations: Sequence[str | Path]) -> set[str] | None:
+    """The newest revision of every branch in these Alembic version directories, read from
+    the files' ``revision`` / ``down_revision`` lines (``None`` if a file is not plain)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for location in locations:
+        for path in Path(location).glob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            found = _REVISION.search(text)
+            if found is None:
+                if path.name == "__init__.py":
+                    continue
+                return None
+            down = _DOWN.search(text)
+            if down is None:
+                return None
+            value = down.group(1).strip()
+            if value != "None":
+                names = re.findall(r"['\"]([^'\"]+)['\"]", value)
+                if not names:
+                    return None
+                parents.update(names)
+            revisions.add(found.group(1))
+    return revisions - parents if revisions else None
 
 
 class SqlStore:
@@ -205,7 +233,17 @@ class SqlStore:
         chain to ``revision`` (default ``heads``: every branch to its newest revision).
         A branch recorded in the database whose directory is not given now (its plugin is not
         installed or disabled) is left as it is, so the core's chain still upgrades.
+
+        A database already at every head is recognised without loading Alembic (the heads are
+        read from the revision files), which keeps a command's start quick.
         """
+        if revision == "heads" and self._at_heads([MIGRATIONS / "versions",
+                                                   *version_locations]):
+            return
+        from alembic import command as alembic_command
+        from alembic.config import Config as AlembicConfig
+        from alembic.script import ScriptDirectory
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
         locations = dict.fromkeys(str(Path(p).resolve()) for p in
@@ -249,6 +287,22 @@ class SqlStore:
             if hidden and version is not None:
                 conn.execute(sa.insert(version), [{"version_num": r} for r in hidden])
             conn.commit()
+
+    def _at_heads(self, locations: Sequence[str | Path]) -> bool:
+        """Whether the version table holds exactly the newest revision of every branch in
+        ``locations`` (``False`` when in doubt: then Alembic decides)."""
+        heads = declared_heads(locations)
+        if heads is None:
+            return False
+        try:
+            with self._connect() as conn:
+                version = self._version_table(conn)
+                if version is None:
+                    return False
+                stored = {r[0] for r in conn.execute(sa.select(version.c.version_num))}
+        except (OperationalError, DBAPIError):
+            return False
+        return stored == heads
 
     @contextmanager
     def _migration_lock(self, conn: Connection) -> Iterator[None]:
@@ -474,6 +528,18 @@ class _SqlRepository:
             ref = conn.execute(sa.select(i.c.reference).where(i.c.key == key)).scalar()
         return None if ref is None else str(ref)
 
+    def find_by_idempotency_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """key -> reference, for the keys earlier intakes used (bulk imports)."""
+        i = self._store.tables.idempotency
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self._store.read() as conn:
+            for n in range(0, len(wanted), 500):
+                for key, ref in conn.execute(sa.select(i.c.key, i.c.reference).where(
+                        i.c.key.in_(wanted[n:n + 500]))):
+                    found[str(key)] = str(ref)
+        return found
+
     def iter_cases(self, *, open_only: bool = False) -> Iterator[Case]:
         t = self._store.tables
         query = (sa.select(t.events).join(t.cases, t.cases.c.reference == t.events.c.complaint_ref)
@@ -571,6 +637,10 @@ class _SqlRepository:
     def next_reference(self, prefix: str, day: date) -> str:
         return self.reserve_references(prefix, day, 1)[0]
 
+    def reserve_for_days(self, prefix: str,
+                         counts: Mapping[date, int]) -> dict[date, list[str]]:
+        return _reserve_days(self, prefix, counts)
+
     def reserve_references(self, prefix: str, day: date, count: int) -> list[str]:
         c = self._store.tables.counters
         key = (c.c.prefix == prefix) & (c.c.day == f"{day:%Y%m%d}")
@@ -590,6 +660,47 @@ class _SqlRepository:
                 if attempt == 19:
                     raise
         raise AssertionError("unreachable")
+
+
+def _reserve_days(repo: _SqlRepository, prefix: str,
+                  counts: Mapping[date, int]) -> dict[date, list[str]]:
+    """References for several days at once, in one write transaction: one read of the
+    counters (locked), one insert of the new days, one batched update (a bulk import of
+    complaints spread over a year reserves a few hundred days per batch)."""
+    store = repo._store
+    c = store.tables.counters
+    days = {f"{d:%Y%m%d}": d for d in sorted(counts)}
+    for attempt in range(20):
+        try:
+            out: dict[date, list[str]] = {}
+            with store.write() as conn:
+                last: dict[str, int] = {}
+                keys = list(days)
+                for n in range(0, len(keys), 500):
+                    for day, value in conn.execute(
+                            sa.select(c.c.day, c.c.n).where(
+                                c.c.prefix == prefix, c.c.day.in_(keys[n:n + 500]))
+                            .order_by(c.c.day).with_for_update()):
+                        last[str(day)] = int(value)
+                new = [{"prefix": prefix, "day": k, "n": counts[days[k]]} for k in keys
+                       if k not in last]
+                if new:
+                    conn.execute(sa.insert(c), new)
+                old = [{"p": prefix, "d": k, "v": last[k] + counts[days[k]]} for k in keys
+                       if k in last]
+                if old:
+                    conn.execute(sa.update(c).where(c.c.prefix == sa.bindparam("p"),
+                                                    c.c.day == sa.bindparam("d"))
+                                 .values(n=sa.bindparam("v")), old)
+                for k, day in days.items():
+                    first = last.get(k, 0)
+                    out[day] = [f"{prefix}-{day:%Y%m%d}-{i:04d}"
+                                for i in range(first + 1, first + counts[day] + 1)]
+            return out
+        except (IntegrityError, OperationalError):  # a first row raced, or a deadlock
+            if attempt == 19:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _conflict(ref: str, stored: int | None, loaded: int) -> ConcurrencyConflict:

@@ -32,6 +32,9 @@ def hc_register_notifiers(register: Callable[[Notifier], None], app: Any) -> Non
 
 @hookimpl
 def hc_register_cli_commands(cli: click.Group) -> None:
-    from ..cli import add_to
+    from hospital_complaints.plugin_api import lazy_command
 
-    add_to(cli)
+    if "notify" not in cli.commands:  # every transport offers the group; add it once
+        cli.add_command(lazy_command(
+            "notify", "hc_notify.cli:notify_group",
+            "Notification transports (webhook, e-mail, AMQP, NATS, WeCom, SMS)."))

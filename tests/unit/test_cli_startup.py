@@ -1,0 +1,83 @@
+"""The command line starts quickly because it loads only what the command needs: the core's
+commands and the adapters' command groups are imported when they run, the package and the
+plugin API import their names on first use, and a database already at every schema head is
+opened without Alembic. These tests check what is imported, not how long it takes (timings
+are in benchmarks/bench_cli_startup.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hospital_complaints.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("sqlalchemy", "alembic", "hospital_complaints.domain.workflow", "pydicom", "numpy",
+         "fastapi", "jinja2", "openpyxl", "requests", "pika")
+
+
+RUN = """
+import json, sys
+from hospital_complaints.cli.main import main
+sys.argv = ["hospital-complaints", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code or 0
+else:
+    code = 0
+sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+sys.exit(code)
+"""
+
+
+def imported(*args: str, cwd: Path | None = None) -> set[str]:
+    """The modules loaded by running the command line with ``args`` in a fresh process."""
+    import json
+
+    done = subprocess.run([sys.executable, "-c", RUN, json.dumps(args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = done.stderr.rsplit("MODULES ", 1)[1]
+    return set(json.loads(line))
+
+
+@pytest.mark.parametrize("name", sorted(cli_main.LAZY_COMMANDS))
+def test_the_listed_help_is_the_commands_own(name: str) -> None:
+    command = cli_main._load(name)
+    assert command.get_short_help_str(80) == cli_main.LAZY_COMMANDS[name][2]
+
+
+def test_help_imports_neither_the_database_nor_the_domain_nor_an_adapter() -> None:
+    modules = imported("--help")
+    assert not [m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY], \
+        sorted(m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY)
+
+
+def test_a_plugin_group_is_listed_and_loaded_only_when_it_runs() -> None:
+    modules = imported("--help")
+    assert "hc_hl7v2.cli" not in modules and "hc_fhir.cli" not in modules
+    assert "hc_hl7v2.cli" in imported("hl7", "--help")
+
+
+def test_a_current_database_opens_without_alembic(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    first = imported("--db", db, "list", cwd=tmp_path)  # creates the schema: Alembic runs
+    assert "alembic" in first
+    again = imported("--db", db, "list", cwd=tmp_path)
+    assert "alembic" not in again and "sqlalchemy" in again
+
+
+def test_declared_heads_are_what_alembic_says() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hospital_complaints.storage.sql.uow import MIGRATIONS, declared_heads
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert declared_heads([MIGRATIONS / "versions"]) == set(
+        ScriptDirectory.from_config(cfg).get_heads())
