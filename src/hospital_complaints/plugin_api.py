@@ -162,11 +162,13 @@ if TYPE_CHECKING:
     from .sla import case_deadlines
     from .storage.keys import EncryptionKeyError, KeyRing
     from .storage.sql import SqlStore
+    from .storage.sql.errors import DatabaseUnreachable
     from .storage.sql.exams import ImagingRepository
 
 #: public name -> (module, attribute): imported on first use, so that ``import
 #: hospital_complaints`` (and the command line's start) does not load every layer
 _WHERE: dict[str, tuple[str, str]] = {
+    "DatabaseUnreachable": (".storage.sql.errors", "DatabaseUnreachable"),
     "lazy_command": (".cli.main", "lazy_command"),
     "Bi": (".reports.build", "Bi"),
     "CaseFact": (".reports.build", "CaseFact"),
@@ -374,6 +376,7 @@ __all__ = [
     "ConcurrencyConflict",
     "ConfigError",
     "ContactMethod",
+    "DatabaseUnreachable",
     "Decline",
     "Delivery",
     "DeliveryRefused",
