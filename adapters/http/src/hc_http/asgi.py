@@ -39,7 +39,7 @@ from .context import HttpContext
 from .middleware import Guard
 from .migrations import DIRECTORY, HEAD
 from .problems import FieldError, Problem, ProblemDetails, from_error, language, render
-from .routes import cases, exports, ops, public, surveys, work
+from .routes import cases, exports, ops, public, reports, surveys, work
 from .settings import HttpSettings, http_settings
 
 log = logging.getLogger("hc_http")
@@ -81,6 +81,7 @@ def create_app(app: App, *, settings: HttpSettings | None = None,
     api.include_router(cases.build(inputs))
     api.include_router(work.build(inputs))
     api.include_router(exports.build())
+    api.include_router(reports.build())
     api.include_router(public.build(inputs))
     api.include_router(surveys.build())
     api.include_router(ops.build())

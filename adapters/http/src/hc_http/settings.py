@@ -18,7 +18,7 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                          "ES256", "ES384", "ES512", "EdDSA")
 
 SCOPES = ("cases:read", "cases:write", "intake", "identity:reveal", "attachments:read",
-          "exports")
+          "exports", "reports")
 
 DEFAULT_HOSPITAL_WIDE = ("patient_relations", "complaint_officer", "discipline_inspection")
 
