@@ -28,6 +28,8 @@ def test_the_demo_month_in_words(demo_report):
     assert flow["月末在办 open at month end"] == 1
     outcomes = {r[0]: r[1] for r in demo_report.table("outcomes").rows}
     assert outcomes["部分成立 partly upheld"] == 1
+    assert outcomes["并单（并入他案办理） merged into another case"] == 1  # the 12345 call
+    assert outcomes["无结果 no outcome"] == 0
     assert outcomes["投诉人撤回 withdrawn by the complainant"] == 1
     assert outcomes["转交其他机构 referred to another body"] == 1
     overdue = demo_report.table("overdue").rows

@@ -41,8 +41,8 @@ def test_counts_equal_an_independent_recount_from_the_events(scenario, new_app, 
     months = report.meta["months"]
     flow = report.table("flow")
     assert [_row(flow, "新受理 new")[f"m{m}"] for m in months] == [expected.new[m] for m in months]
-    finished = _row(flow, "办结（含撤回、转办、不予受理） finished (closed, withdrawn, referred, "
-                          "not accepted)")
+    finished = _row(flow, "办结（含撤回、转办、不予受理、并单） finished (closed, withdrawn, "
+                          "referred, not accepted, merged)")
     assert [finished[f"m{m}"] for m in months] == [expected.finished[m] for m in months]
     for kind in OutcomeKind:
         row = _row(report.table("outcomes"), _lab(kind))

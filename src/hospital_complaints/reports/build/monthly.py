@@ -44,11 +44,12 @@ TITLE = Bi("投诉管理月报", "Monthly complaints report")
 ALL = "全部 all"
 UNCLASSIFIED = Bi("未分类", "unclassified")
 NO_OUTCOME = Bi("无结果", "no outcome")
+MERGED = Bi("并单（并入他案办理）", "merged into another case")
 
 NEW = Bi("新受理", "new")
 CARRIED = Bi("上月结转", "carried forward")
-FINISHED = Bi("办结（含撤回、转办、不予受理）",
-              "finished (closed, withdrawn, referred, not accepted)")
+FINISHED = Bi("办结（含撤回、转办、不予受理、并单）",
+              "finished (closed, withdrawn, referred, not accepted, merged)")
 OPEN_END = Bi("月末在办", "open at month end")
 
 ACK_24H = Bi("24 小时内首次反馈", "first feedback within 24 h")
@@ -413,8 +414,10 @@ def _outcomes(ctx: _Ctx) -> Table:
             continue
         i = index.get(str(Month.of(x.finished_at, ctx.tz)))
         if i is not None:
-            counts[x.outcome or "(none)"][i] += 1
+            key = "(merged)" if x.merged_into is not None else x.outcome or "(none)"
+            counts[key][i] += 1
     rows = [(lab(k), counts[k.value]) for k in OutcomeKind]
+    rows.append((str(MERGED), counts["(merged)"]))
     rows.append((str(NO_OUTCOME), counts["(none)"]))
     chart = Chart("outcomes_chart", Bi("本月办理结果", "Outcomes, this month"), "bar",
                   tuple(name for name, _ in rows),

@@ -82,7 +82,7 @@ class RateCounter:
                 counted, met = self.response(f)
                 if counted:
                     out["response"] += Ratio(int(met), 1)
-            if _in(f.finished_at, start, end):
+            if _in(f.finished_at, start, end) and f.merged_into is None:
                 out["resolution"] += Ratio(int((f.outcome or "") in self.resolved), 1)
             fu = f.follow_up
             if fu is not None and _in(fu.at, start, end) and not fu.unreachable \
@@ -121,9 +121,10 @@ class RateCounter:
         en_out = ", ".join(label(o).en for o in s.resolved_outcomes)
         resolution = Bi(
             f"解决率 = 本月办结且结果为「{zh_out}」的案件数 ÷ "
-            "本月办结（含撤回、转办、不予受理）的案件数。",
+            "本月办结（含撤回、转办、不予受理；并单的重复件随主案计）的案件数。",
             f"Resolution rate = cases finished in the month with the outcome {en_out} ÷ every "
-            "case finished in the month (withdrawn, referred and not accepted included).")
+            "case finished in the month (withdrawn, referred and not accepted included; a "
+            "duplicate merged into another case is counted with that case).")
         satisfaction = Bi(
             f"满意率 = 本月回访评分 ≥ {s.satisfied_from}（1–5 分）的回访数 ÷ "
             "本月有评分的回访数（无法联系的不计入）。",
