@@ -169,6 +169,14 @@ class Report:
         for section in self.sections:
             yield from section.tables
 
+    def charts(self) -> Iterator[Chart]:
+        """Every chart: the sections' own, then the tables'."""
+        for section in self.sections:
+            yield from section.charts
+            for t in section.tables:
+                if t.chart is not None:
+                    yield t.chart
+
     def table(self, table_id: str) -> Table:
         for t in self.tables():
             if t.id == table_id:
