@@ -19,7 +19,8 @@ Timed for the library (the store, SQLite by default, in a temp file):
 With ``--db URL --reuse`` a second run measures again on the data an earlier run loaded
 (the load is then not timed; the same ``--exams/--faults/--complaints`` must be given).
 Timed for DuckDB (in memory, same process, after the library's part): the same data from CSV,
-the same delays, window percentiles, fault overlaps and summary group-bys in SQL.
+the same delays, window percentiles, fault overlaps (half-open, as docs/correlation.md says)
+and summary group-bys in SQL.
 Peak memory is the process's maximum RSS after the library's part (before DuckDB is imported).
 
 DuckDB is a benchmark-only dependency: ``pip install duckdb``.
@@ -199,12 +200,12 @@ DUCK_QUERIES = {
         c AS (SELECT l.ref, ranked.* FROM links l JOIN ranked USING (accession)),
         f AS (
           SELECT c.ref, faults.fault_id FROM c JOIN faults ON faults.device = c.station
-           AND faults.reported <= c.we AND faults.reported >= c.ws - 604800
-           AND faults.restored >= c.ws
+           AND (faults.reported < c.we OR faults.reported = c.ws)
+           AND faults.reported > c.ws - 604800 AND faults.restored > c.ws
           UNION
           SELECT c.ref, faults.fault_id FROM c JOIN faults ON faults.modality = c.modality
-           AND faults.reported <= c.we AND faults.reported >= c.ws - 604800
-           AND faults.restored >= c.ws)
+           AND (faults.reported < c.we OR faults.reported = c.ws)
+           AND faults.reported > c.ws - 604800 AND faults.restored > c.ws)
         SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM f),
                (SELECT sum(w_day + w_dev + s_day + s_dev + r_day + r_dev) FROM c)
     """,
@@ -233,12 +234,14 @@ DUCK_QUERIES = {
           (SELECT count(*) FROM (
              SELECT fault_id, count(*), sum(on_dev), sum(n) FROM (
                SELECT f.fault_id, xc.accession, xc.n, 1 AS on_dev FROM faults f JOIN xc
-                 ON xc.station = f.device AND xc.ws <= f.restored AND xc.we >= f.reported
+                 ON xc.station = f.device AND xc.ws < f.restored
+                AND (xc.we > f.reported OR xc.ws = f.reported)
                 AND xc.ws >= f.reported - 86400
                UNION
                SELECT f.fault_id, xc.accession, xc.n,
                       CASE WHEN xc.station = f.device THEN 1 ELSE 0 END FROM faults f JOIN xc
-                 ON xc.modality = f.modality AND xc.ws <= f.restored AND xc.we >= f.reported
+                 ON xc.modality = f.modality AND xc.ws < f.restored
+                AND (xc.we > f.reported OR xc.ws = f.reported)
                 AND xc.ws >= f.reported - 86400)
              GROUP BY 1))
     """,

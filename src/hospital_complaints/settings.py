@@ -78,6 +78,26 @@ class ImagingSettings(_Section):
     target_onsite_min: float = Field(default=120, gt=0, le=100_000)
     cluster_size: int = Field(default=3, ge=2, le=1000)
     cluster_days: int = Field(default=7, ge=1, le=366)
+    #: a site's own words for modalities (``[imaging.modality_words]`` in the settings file,
+    #: ``CT = ["128排"]``), added to the built-in table ``correlation.MODALITY_WORDS``
+    modality_words: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("modality_words")
+    @classmethod
+    def _words(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        """Families are modality codes of 2-4 letters (upper-cased); words 1-40
+        characters (the rule of ``correlation.linking.ModalityAliases.extended``)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for family, words in v.items():
+            code = family.strip().upper()
+            if not (2 <= len(code) <= 4 and code.isascii() and code.isalpha()):
+                raise ValueError(f"a modality code of 2-4 letters as the key, e.g. CT "
+                                 f"(not {family[:40]!r})")
+            cleaned = tuple(w.strip() for w in words)
+            if any(not 1 <= len(w) <= 40 for w in cleaned):
+                raise ValueError(f"words of 1-40 characters for {code}")
+            out[code] = (*out.get(code, ()), *cleaned)
+        return out
 
 
 class NotificationSettings(_Section):
@@ -371,6 +391,12 @@ _ALLOWED_ZH = {
     "greater_than_equal": "数值过小",
     "less_than_equal": "数值过大",
     "string_too_long": "过长",
+    "tuple_type": "应为列表",
+}
+#: the Chinese of what is allowed, for keys whose rule the error type does not say
+_FIELD_ZH = {
+    "modality_words": "键须为 2-4 个字母的检查类型代码（如 CT），值为词语列表，每个 1-40 个字符，"
+                      "如 CT = [\"128排\"]",
 }
 _ALLOWED_EN = {
     "reference_prefix": "1-10 upper-case letters A-Z or digits, starting with a letter, e.g. HC",
@@ -396,8 +422,12 @@ def settings_error(exc: ValidationError, sources: Mapping[tuple[str, ...], str])
         value = "(hidden)" if secret else repr(str(err.get("input"))[:40])
         msg = str(err["msg"]).removeprefix("Value error, ")
         allowed = _ALLOWED_EN.get(path[-1] if path else "", msg)
+        if err["type"] in {"tuple_type", "list_type"}:
+            allowed = 'a list, e.g. ["a", "b"]'
         en.append(f"{where}={value} is not valid: expected {allowed}")
-        zh.append(f"{where}={value} 无效：{_ALLOWED_ZH.get(err['type'], '取值无效')}（{allowed}）")
+        why_zh = next((_FIELD_ZH[p] for p in path if p in _FIELD_ZH),
+                      _ALLOWED_ZH.get(err["type"], "取值无效"))
+        zh.append(f"{where}={value} 无效：{why_zh}（{allowed}）")
     return ConfigError("settings: " + "; ".join(en), "配置错误：" + "；".join(zh))
 
 

@@ -193,7 +193,7 @@ def _print_correlation(console: Console, app: App, complaint: Complaint) -> None
     summary = imaging.summary("2026-11-13", "2026-11-20")
     for f in summary.faults:
         met = {True: "met", False: "MISSED", None: "-"}[f.response_met]
-        console.print(f"  fault 故障 {f.fault_id} {f.device}: on site after {f.response_min} "
+        console.print(f"  fault 故障 {f.fault_id} {f.station}: on site after {f.response_min} "
                       f"min (target {f.response_target_min:.0f}, {met}); "
-                      f"{f.exams_on_device} exams on {f.device}, {f.exams_of_modality} "
+                      f"{f.exams_on_station} exams on {f.station}, {f.exams_of_modality} "
                       f"{f.modality} exams during the outage, {f.complaints} complaint(s)")

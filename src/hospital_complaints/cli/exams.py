@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,43 +33,63 @@ def exams_group() -> None:
 
 
 def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
-                quiet: bool, encoding: str | None = None) -> None:
+                quiet: bool, encoding: str | None = None, summary: bool | None = None) -> None:
+    """Import one file. Quiet: no progress bar and no flagged rows, only the rejected rows
+    (on standard error), and the summary line only when asked for (``--summary``)."""
     imaging = get_app().imaging
     p = Path(path)
     console = make_console()
-    total = None
-    if p.suffix.lower() in {".csv", ".jsonl"} and p.is_file():
-        with p.open("rb") as f:
-            total = max(0, sum(1 for _ in f) - (1 if p.suffix.lower() == ".csv" else 0))
-    with Progress(TextColumn(f"importing {p.name}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console,
-                  disable=quiet or not console.is_terminal) as progress:
+    shown = not quiet and console.is_terminal
+    total = _count_rows(p) if shown else None
+    with Progress(TextColumn(f"importing {escape(p.name)}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, disable=not shown) as progress:
         task = progress.add_task("rows", total=total)
-        on_progress: Callable[[int], None] = lambda n: progress.update(task, completed=n)  # noqa: E731
+        on_progress: Callable[[int], None] | None = None
+        if shown:
+            on_progress = lambda n: progress.update(task, completed=n)  # noqa: E731
         report = imaging.import_file(p, kind, tz=zone(timezone) if timezone else None,
                                      source=source, on_progress=on_progress,
                                      encoding=encoding)
-    _print_report(report)
+    _print_report(report, flagged=not quiet, summary=not quiet if summary is None else summary)
 
 
-def _print_report(report: ImportReport) -> None:
+def _count_rows(p: Path) -> int | None:
+    """The rows of a CSV or JSONL file (lines, less a CSV's header), for the progress bar."""
+    if p.suffix.lower() not in {".csv", ".jsonl"} or not p.is_file():
+        return None
+    with p.open("rb") as f:
+        lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    return max(0, lines - (1 if p.suffix.lower() == ".csv" else 0))
+
+
+def _print_report(report: ImportReport, *, flagged: bool = True, summary: bool = True) -> None:
     for problem in report.rejected[:SHOWN_PROBLEMS]:
         click.echo(f"rejected 拒绝: {problem}", err=True)
     if len(report.rejected) > SHOWN_PROBLEMS:
         click.echo(f"... and {len(report.rejected) - SHOWN_PROBLEMS} more problems", err=True)
-    for line, acc, flags in report.flagged[:SHOWN_PROBLEMS]:
-        click.echo(f"flagged 标记: line {line}, exam {acc}: {flags} (kept 已保留)")
-    click.echo(f"{report.kind}: read {report.read} rows, imported {report.imported}, "
-               f"rejected {report.rejected_rows}, flagged {len(report.flagged)} "
-               f"(读取 {report.read} 行，导入 {report.imported}，拒绝 {report.rejected_rows}，"
-               f"标记 {len(report.flagged)})")
+    if flagged:
+        for line, acc, flags in report.flagged[:SHOWN_PROBLEMS]:
+            click.echo(f"flagged 标记: line {line}, exam {acc}: {flags} (kept 已保留)")
+        if len(report.flagged) > SHOWN_PROBLEMS:
+            click.echo(f"... and {len(report.flagged) - SHOWN_PROBLEMS} more flagged exams")
+    if summary:
+        click.echo(f"{report.kind}: read {report.read} rows, imported {report.imported}, "
+                   f"rejected {report.rejected_rows}, flagged {len(report.flagged)} "
+                   f"(读取 {report.read} 行，导入 {report.imported}，拒绝 {report.rejected_rows}，"
+                   f"标记 {len(report.flagged)})")
 
 
 _tz_option = click.option("--timezone", default=None, metavar="ZONE",
                           help="IANA zone for times without a UTC offset (else they are "
                                "rejected), e.g. Asia/Shanghai.")
 _source_option = click.option("--source", default=None, help="Source name (default: file name).")
-_quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+_quiet_option = click.option(
+    "--quiet", is_flag=True,
+    help="Print only rejected rows (on standard error): no progress bar, no flagged rows, "
+         "no summary line unless --summary.")
+_summary_option = click.option(
+    "--summary/--no-summary", default=None,
+    help="The final line (rows read, imported, rejected, flagged); on unless --quiet.")
 _encoding_option = click.option(
     "--encoding", default=None, metavar="NAME",
     help="Text encoding (default: detected; UTF-8 with or without BOM, or GB18030/GBK as "
@@ -80,12 +101,14 @@ _encoding_option = click.option(
 @_tz_option
 @_source_option
 @_quiet_option
+@_summary_option
 @_encoding_option
 def import_exams_cmd(file: str, timezone: str | None, source: str | None, quiet: bool,
-                     encoding: str | None) -> None:
-    """Import exams (CSV/JSON, one row per exam with milestone columns). Re-importing the same
-    file changes nothing; wrong rows are reported with line and column and left out."""
-    _run_import(file, "exams", timezone, source, quiet, encoding)
+                     summary: bool | None, encoding: str | None) -> None:
+    """Import exams (CSV/JSON, one row per exam with milestone columns; CSV as Excel saves
+    it). Re-importing the same file changes nothing; wrong rows are reported with line,
+    column and value and left out."""
+    _run_import(file, "exams", timezone, source, quiet, encoding, summary)
 
 
 @exams_group.command("import-faults")
@@ -93,11 +116,12 @@ def import_exams_cmd(file: str, timezone: str | None, source: str | None, quiet:
 @_tz_option
 @_source_option
 @_quiet_option
+@_summary_option
 @_encoding_option
 def import_faults_cmd(file: str, timezone: str | None, source: str | None, quiet: bool,
-                      encoding: str | None) -> None:
+                      summary: bool | None, encoding: str | None) -> None:
     """Import equipment faults and their repair work orders (CSV/JSON)."""
-    _run_import(file, "faults", timezone, source, quiet, encoding)
+    _run_import(file, "faults", timezone, source, quiet, encoding, summary)
 
 
 @exams_group.command("import-roster")
@@ -105,11 +129,12 @@ def import_faults_cmd(file: str, timezone: str | None, source: str | None, quiet
 @_tz_option
 @_source_option
 @_quiet_option
+@_summary_option
 @_encoding_option
 def import_roster_cmd(file: str, timezone: str | None, source: str | None, quiet: bool,
-                      encoding: str | None) -> None:
+                      summary: bool | None, encoding: str | None) -> None:
     """Import duty roster shifts (CSV/JSON)."""
-    _run_import(file, "roster", timezone, source, quiet, encoding)
+    _run_import(file, "roster", timezone, source, quiet, encoding, summary)
 
 
 @exams_group.command("show")
@@ -253,14 +278,14 @@ def _print_pack(pack: EvidencePack, tz: ZoneInfo) -> None:
     console.print(metrics)
     for f in pack.faults:
         restored = "?" if f.restored_at is None else f"{f.restored_at.astimezone(tz):%H:%M}"
-        console.print(f"fault 故障 {f.fault_id} {f.device}"
-                      f"{'' if f.same_device else ' (same modality 同类设备)'}: "
+        console.print(f"fault 故障 {f.fault_id} {f.station}"
+                      f"{'' if f.same_station else ' (same modality 同类设备)'}: "
                       f"{f.reported_at.astimezone(tz):%m-%d %H:%M} → "
                       f"{restored}"
                       f", on site after {f.response_min} min (target {f.response_target_min:.0f})"
                       f"; cause {f.cause or '-'}")
     for s in pack.staff:
-        console.print(f"on duty 值班: {s.staff} ({s.role}{', ' + s.device if s.device else ''}) "
+        console.print(f"on duty 值班: {s.staff} ({s.role}{', ' + s.station if s.station else ''}) "
                       f"{s.start.astimezone(tz):%H:%M}-{s.end.astimezone(tz):%H:%M}")
     if pack.flags:
         console.print("flags 数据标记: " + ", ".join(pack.flags))
@@ -289,16 +314,16 @@ def _print_summary(result: DepartmentSummary) -> None:
                           "-" if b.per_1000 is None else f"{b.per_1000:.2f}",
                           "-" if b.relative_risk is None else f"{b.relative_risk:.2f}")
         console.print(table)
-    table = Table("fault", "device", "reported", "urgent", "on site (target)", "down min",
-                  "exams dev/mod", "complaints", title="faults 设备故障")
+    table = Table("fault", "station", "reported", "urgent", "on site (target)", "down min",
+                  "exams station/mod", "complaints", title="faults 设备故障")
     for f in result.faults:
-        table.add_row(f.fault_id, f.device, f"{f.reported_at:%m-%d %H:%M}",
+        table.add_row(f.fault_id, f.station, f"{f.reported_at:%m-%d %H:%M}",
                       "yes" if f.urgent else "no",
                       f"{f.response_min if f.response_min is not None else '-'} "
                       f"({f.response_target_min:.0f}) "
                       + ("met" if f.response_met else "-" if f.response_met is None else "MISSED"),
                       "-" if f.downtime_min is None else f"{f.downtime_min:.0f}",
-                      f"{f.exams_on_device}/{f.exams_of_modality}", str(f.complaints))
+                      f"{f.exams_on_station}/{f.exams_of_modality}", str(f.complaints))
     console.print(table)
     for c in result.clusters:
         console.print(f"cluster 聚集 [{c.kind}] {c.key}: {len(c.complaint_refs)} complaints "

@@ -2,12 +2,12 @@
 complaint, and department analytics over all exams (docs/correlation.md).
 
 The SQL repository is ``hospital_complaints.storage.sql.exams.ImagingRepository``; this package
-imports no storage engine.
+imports no storage engine. Exams from files travel as plain rows (:mod:`.exam_rows`).
 """
 
 from .evidence import EvidencePack, build_evidence, evidence_commands, finding_text, resolve_exam
 from .importers import ImportReport, RowProblem, import_file
-from .linking import ExamSuggestion, suggest_exams
+from .linking import MODALITY_WORDS, ExamSuggestion, ModalityAliases, suggest_exams
 from .records import ExamRecord, PatientHasher, TimelineEntry, record_from_event, timeline_of
 from .repository import (
     ComplaintLink,
@@ -24,6 +24,7 @@ from .summary import (
 from .targets import Targets
 
 __all__ = [
+    "MODALITY_WORDS",
     "Cluster",
     "ComplaintLink",
     "DepartmentSummary",
@@ -33,6 +34,7 @@ __all__ = [
     "ImagingRecords",
     "ImportReport",
     "InMemoryImagingRepository",
+    "ModalityAliases",
     "PatientHasher",
     "Rank",
     "RowProblem",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from ..domain.commands import AddEvidence
 from ..domain.complaint import Complaint, ExamLink
@@ -44,9 +44,12 @@ class MetricView(_View):
 
 
 class FaultView(_View):
+    """A fault during the visit. ``station`` and ``same_station`` are read under their old
+    names ``device`` and ``same_device`` too (packs saved before the rename)."""
+
     fault_id: str
-    device: str
-    same_device: bool
+    station: str = Field(validation_alias=AliasChoices("station", "device"))
+    same_station: bool = Field(validation_alias=AliasChoices("same_station", "same_device"))
     reported_at: datetime
     responder_on_site_at: datetime | None
     restored_at: datetime | None
@@ -58,13 +61,28 @@ class FaultView(_View):
     response_target_min: float
     response_met: bool | None
 
+    @property
+    def device(self) -> str:
+        """The old name of :attr:`station` (deprecated)."""
+        return self.station
+
+    @property
+    def same_device(self) -> bool:
+        """The old name of :attr:`same_station` (deprecated)."""
+        return self.same_station
+
 
 class ShiftView(_View):
     staff: str
     role: str
     start: datetime
     end: datetime
-    device: str | None
+    station: str | None = Field(validation_alias=AliasChoices("station", "device"))
+
+    @property
+    def device(self) -> str | None:
+        """The old name of :attr:`station` (deprecated)."""
+        return self.station
 
 
 class EvidencePack(_View):
@@ -159,7 +177,7 @@ def build_evidence(repo: ImagingRecords, complaint: Complaint, targets: Targets 
         for s in repo.shifts_between(*window):
             if s.device is None or s.device == exam.station:
                 staff.append(ShiftView(staff=s.staff, role=s.role, start=s.start, end=s.end,
-                                       device=s.device))
+                                       station=s.device))
     timeline = [TimelineView(event=e.event.value, label_zh=label(e.event).zh,
                              label_en=label(e.event).en, at=e.at.astimezone(tz))
                 for e in repo.timeline(exam.accession_number)]
@@ -171,12 +189,12 @@ def build_evidence(repo: ImagingRecords, complaint: Complaint, targets: Targets 
         faults=faults, staff=staff, finding_zh=zh, finding_en=en)
 
 
-def fault_view(f: EquipmentFault, same_device: bool, targets: Targets) -> FaultView:
+def fault_view(f: EquipmentFault, same_station: bool, targets: Targets) -> FaultView:
     target = targets.onsite_urgent_min if f.urgent else targets.onsite_min
     response = None if f.responder_on_site_at is None else round(
         (f.responder_on_site_at - f.reported_at).total_seconds() / 60, 1)
     return FaultView(
-        fault_id=f.fault_id, device=f.device, same_device=same_device,
+        fault_id=f.fault_id, station=f.device, same_station=same_station,
         reported_at=f.reported_at, responder_on_site_at=f.responder_on_site_at,
         restored_at=f.restored_at, urgent=f.urgent, cause=f.cause, action=f.action,
         acceptance=f.acceptance, response_min=response, response_target_min=target,
@@ -206,8 +224,8 @@ def finding_text(exam: ExamRecord, metrics: list[MetricView], faults: list[Fault
         zh.append(f"{vz} {mins} 分钟（{pct_zh}目标 {m.target:.0f} 分钟）")
     for f in faults:
         span = f"{_hm(f.reported_at, tz)}–{_hm(f.restored_at, tz)}"
-        en.append(f"{f.device} was down {span} (fault {f.fault_id})")
-        zh.append(f"{f.device} 于 {span} 故障停机（故障单 {f.fault_id}）")
+        en.append(f"{f.station} was down {span} (fault {f.fault_id})")
+        zh.append(f"{f.station} 于 {span} 故障停机（故障单 {f.fault_id}）")
     if exam.flags:
         en.append("exam record incomplete or out of order: " + ", ".join(exam.flags))
         zh.append("检查记录不完整或时间顺序异常：" + "，".join(exam.flags))
@@ -239,7 +257,7 @@ def evidence_commands(reference: str, pack: EvidencePack) -> list[AddEvidence]:
     for f in pack.faults:
         commands.append(AddEvidence(
             type=EvidenceType.EQUIPMENT_LOG, reference=f"fault:{f.fault_id}",
-            description=f"{f.device} fault {f.fault_id}: reported {f.reported_at:%m-%d %H:%M}, "
+            description=f"{f.station} fault {f.fault_id}: reported {f.reported_at:%m-%d %H:%M}, "
                         f"on site {_at(f.responder_on_site_at)}, restored {_at(f.restored_at)}; "
                         f"cause: {f.cause or '-'}; action: {f.action or '-'}; "
                         f"acceptance: {f.acceptance or '-'}"))
@@ -247,6 +265,6 @@ def evidence_commands(reference: str, pack: EvidencePack) -> list[AddEvidence]:
         commands.append(AddEvidence(
             type=EvidenceType.DUTY_ROSTER, reference=f"roster:{pack.accession_number}",
             description="on duty: " + "; ".join(
-                f"{s.staff} ({s.role}{', ' + s.device if s.device else ''}) "
+                f"{s.staff} ({s.role}{', ' + s.station if s.station else ''}) "
                 f"{s.start:%H:%M}-{s.end:%H:%M}" for s in pack.staff)))
     return commands

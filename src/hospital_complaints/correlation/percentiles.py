@@ -13,13 +13,12 @@ made per exam row, and memory is bounded by one month of delays.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .repository import MAX_OUTAGE, percentile
+from .repository import MAX_OUTAGE_S, outage_end, overlaps, percentile
 
-MAX_OUTAGE_S = int(MAX_OUTAGE.total_seconds())
 #: (local_day, modality, station, one text of comma-separated values per metric or None)
 Cell = tuple[str, str | None, str | None, Sequence[str | None]]
 
@@ -86,8 +85,9 @@ class FaultIndex:
     """Faults by device and by modality, sorted by report time, to find the ones overlapping
     a visit as :meth:`ImagingRecords.faults_between
     <hospital_complaints.correlation.repository.ImagingRecords.faults_between>` and
-    :func:`~hospital_complaints.correlation.build_evidence` do: reported at most
-    :data:`MAX_OUTAGE` before the visit and not restored before it began."""
+    :func:`~hospital_complaints.correlation.build_evidence` do: reported less than
+    :data:`MAX_OUTAGE` before the visit, and the outage overlapping it (half-open,
+    :func:`~hospital_complaints.correlation.repository.overlaps`)."""
 
     def __init__(self, faults: Iterable[tuple[str, str, str | None, int, int | None]]) -> None:
         """``faults``: (fault id, device, modality, reported, restored) in epoch seconds."""
@@ -98,11 +98,12 @@ class FaultIndex:
             self._by.setdefault(("device", device), []).append(entry)
             if modality is not None:
                 self._by.setdefault(("modality", modality), []).append(entry)
-            longest = max(longest, MAX_OUTAGE_S if restored is None else restored - reported)
+            longest = max(longest, outage_end(reported, restored) - reported)
         for entries in self._by.values():
             entries.sort()
         self._reported = {k: [x[0] for x in v] for k, v in self._by.items()}
-        #: a fault reported longer than this before a visit ended before it
+        #: a fault reported this long (or longer) before a visit ended before it, or is not
+        #: looked at
         self._lookback = min(MAX_OUTAGE_S, longest)
 
     def overlapping(self, station: str | None, modality: str | None, start: int | None,
@@ -116,10 +117,10 @@ class FaultIndex:
             if key[1] is None or key not in self._by:
                 continue
             entries, reported = self._by[key], self._reported[key]
-            i = bisect_left(reported, start - self._lookback)
+            i = bisect_right(reported, start - self._lookback)
             j = bisect_right(reported, end)
             for at, fault_id, restored in entries[i:j]:
-                if restored is None or restored >= start:
+                if overlaps(start, end, at, outage_end(at, restored)):
                     found[fault_id] = at
         return sorted(found, key=lambda fid: (found[fid], fid))
 

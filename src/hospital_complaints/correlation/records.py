@@ -13,7 +13,7 @@ import hmac
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ..domain.imaging import ExamEvent
@@ -71,13 +71,15 @@ class ExamRecord:
     # -- derived ---------------------------------------------------------------------------
 
     def minutes(self, metric: str) -> float | None:
-        """wait / slip / report in minutes; None when a time is missing or out of order."""
+        """wait / slip / report in minutes; None when a time is missing or out of order.
+        Elapsed time, also across a change of the UTC offset (two times of one ``ZoneInfo``
+        would subtract as wall-clock times)."""
         a, b = {"wait": (self.arrived_at, self.started_at),
                 "slip": (self.scheduled_at, self.started_at),
                 "report": (self.completed_at, self.final_at)}[metric]
         if a is None or b is None:
             return None
-        value = (b - a).total_seconds() / 60
+        value = (b.astimezone(UTC) - a.astimezone(UTC)).total_seconds() / 60
         if value < 0 and metric != "slip":  # starting early is fine; the rest is a data error
             return None
         return round(value, 2)
@@ -204,10 +206,10 @@ class PatientHasher:
             raise ValueError("PatientHasher needs at least one secret")
 
     def hash(self, patient_id: str) -> str:
-        return hmac.new(self._keys[0], patient_id.strip().encode("utf-8"), "sha256").hexdigest()
+        return hmac.digest(self._keys[0], patient_id.strip().encode("utf-8"), "sha256").hex()
 
     def candidates(self, patient_id: str) -> list[str]:
-        return [hmac.new(k, patient_id.strip().encode("utf-8"), "sha256").hexdigest()
+        return [hmac.digest(k, patient_id.strip().encode("utf-8"), "sha256").hex()
                 for k in self._keys]
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from ..domain.imaging import EquipmentFault, ExamEvent, RosterShift
+from .exam_rows import ExamRow, record_of
 from .records import (
     ExamRecord,
     PatientHasher,
@@ -25,8 +26,15 @@ from .records import (
 
 DIMENSIONS = ("modality", "station", "weekday_hour", "month")
 #: a fault reported this long before a visit is not looked at (an open fault that old is a
-#: data problem; the bound keeps the overlap joins indexed)
+#: data problem; the bound keeps the overlap joins indexed); an open fault (no restored time)
+#: counts as down for this long after its report in the department summary
 MAX_OUTAGE = timedelta(days=7)
+#: the department summary's fault impacts look at visits that began at most this long
+#: before the fault was reported (a longer visit is a data problem; keeps the join indexed)
+MAX_VISIT = timedelta(hours=24)
+MAX_OUTAGE_S = int(MAX_OUTAGE.total_seconds())
+MAX_VISIT_S = int(MAX_VISIT.total_seconds())
+T = TypeVar("T", datetime, int)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -59,9 +67,14 @@ def percentile(at_or_below: int, n: int) -> float | None:
 @dataclass(frozen=True)
 class FaultImpact:
     fault: EquipmentFault
-    exams_on_device: int
+    exams_on_station: int
     exams_of_modality: int
     complaints: int
+
+    @property
+    def exams_on_device(self) -> int:
+        """The old name of :attr:`exams_on_station` (deprecated)."""
+        return self.exams_on_station
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,7 @@ class ImagingRecords(Protocol):
     hasher: PatientHasher
 
     def add_exams(self, exams: Iterable[ExamRecord]) -> int: ...
+    def add_exam_rows(self, rows: Iterable[ExamRow], *, expected: int | None = None) -> int: ...
     def add_exam_events(self, events: Iterable[ExamEvent]) -> int: ...
     def add_faults(self, faults: Iterable[EquipmentFault]) -> int: ...
     def add_shifts(self, shifts: Iterable[RosterShift]) -> int: ...
@@ -130,6 +144,28 @@ class ImagingRecords(Protocol):
                        band_edges: Mapping[str, Sequence[float]]) -> SummaryCounts: ...
     def fault_impacts(self, day_from: str, day_to: str) -> list[FaultImpact]: ...
     def complaint_exams(self, day_from: str, day_to: str) -> Iterator[ComplaintExamRow]: ...
+
+
+def overlaps(start: T, end: T, since: T, until: T | None) -> bool:
+    """Whether the visit ``start``-``end`` and the period ``since``-``until`` (an outage, a
+    shift; ``until`` None: still going on) share an instant. Both are half-open, ``[start,
+    end)``: a visit that begins the minute a device is restored, or ends the minute a fault
+    is reported, did not overlap the fault. A visit known by one instant only (``start ==
+    end``) is that instant: it overlaps when ``since <= start < until``. Instants or epoch
+    seconds alike (docs/correlation.md, "Overlap")."""
+    if until is not None and not start < until:
+        return False
+    return since < end or since == start
+
+
+def outage_end(reported: T, restored: T | None) -> T:
+    """When an outage ends: its restored time; an open fault (not restored yet, or its
+    restoration not recorded) counts as down for :data:`MAX_OUTAGE` after its report."""
+    if restored is not None:
+        return restored
+    if isinstance(reported, datetime):
+        return reported + MAX_OUTAGE
+    return reported + MAX_OUTAGE_S
 
 
 #: dimension -> key -> count
@@ -193,6 +229,19 @@ class InMemoryImagingRepository:
             self._exams[acc] = rec if old is None else old.merged(rec)
             n += 1
         return n
+
+    def add_exam_rows(self, rows: Iterable[ExamRow], *, expected: int | None = None) -> int:
+        """Exams as plain rows (a file import; :mod:`.exam_rows`)."""
+        count = 0
+
+        def records() -> Iterator[ExamRecord]:
+            nonlocal count
+            for r in rows:
+                count += 1
+                yield record_of(r, self.tz)
+
+        self.add_exams(records())
+        return count
 
     def add_exam_events(self, events: Iterable[ExamEvent]) -> int:
         return self.add_exams(record_from_event(e) for e in events)
@@ -271,12 +320,16 @@ class InMemoryImagingRepository:
                              station=station) for m, v in values.items()}
 
     def faults_between(self, start: datetime, end: datetime) -> list[EquipmentFault]:
-        return sorted((f for f in self._faults.values() if start - MAX_OUTAGE <= f.reported_at
-                       <= end and (f.restored_at is None or f.restored_at >= start)),
+        """Faults whose outage overlaps the visit ``start``-``end`` (:func:`overlaps`,
+        :func:`outage_end`), reported less than :data:`MAX_OUTAGE` before it began."""
+        return sorted((f for f in self._faults.values() if f.reported_at > start - MAX_OUTAGE
+                       and overlaps(start, end, f.reported_at,
+                                    outage_end(f.reported_at, f.restored_at))),
                       key=lambda f: f.reported_at)
 
     def shifts_between(self, start: datetime, end: datetime) -> list[RosterShift]:
-        return sorted((s for s in self._shifts.values() if s.start <= end and s.end >= start),
+        """Shifts overlapping the visit ``start``-``end`` (:func:`overlaps`)."""
+        return sorted((s for s in self._shifts.values() if overlaps(start, end, s.start, s.end)),
                       key=lambda s: (s.start, s.staff))
 
     # -- aggregates ------------------------------------------------------------------------
@@ -348,8 +401,11 @@ class InMemoryImagingRepository:
 
 
 def _affected(e: ExamRecord, f: EquipmentFault) -> bool:
-    """The exam's visit overlaps the outage, on the device or on its modality."""
+    """The exam's visit overlaps the outage (:func:`overlaps`), on the device or on its
+    modality, as the SQL summary counts it: a visit that began more than :data:`MAX_VISIT`
+    before the report is not looked at."""
     w = e.window
     if w is None or not (e.station == f.device or (f.modality and e.modality == f.modality)):
         return False
-    return w[0] <= (f.restored_at or w[1]) and w[1] >= f.reported_at
+    return w[0] >= f.reported_at - MAX_VISIT and overlaps(
+        w[0], w[1], f.reported_at, outage_end(f.reported_at, f.restored_at))

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from .repository import DIMENSIONS, WEEKDAYS, ComplaintExamRow, ImagingRecords
 from .targets import Targets
@@ -38,8 +38,11 @@ class BandRow(_View):
 
 
 class FaultRow(_View):
+    """One fault of the period; ``station`` and ``exams_on_station`` are read under their
+    old names ``device`` and ``exams_on_device`` too."""
+
     fault_id: str
-    device: str
+    station: str = Field(validation_alias=AliasChoices("station", "device"))
     modality: str | None
     reported_at: datetime
     restored_at: datetime | None
@@ -48,9 +51,20 @@ class FaultRow(_View):
     response_target_min: float
     response_met: bool | None
     downtime_min: float | None
-    exams_on_device: int
+    exams_on_station: int = Field(validation_alias=AliasChoices("exams_on_station",
+                                                                "exams_on_device"))
     exams_of_modality: int
     complaints: int
+
+    @property
+    def device(self) -> str:
+        """The old name of :attr:`station` (deprecated)."""
+        return self.station
+
+    @property
+    def exams_on_device(self) -> int:
+        """The old name of :attr:`exams_on_station` (deprecated)."""
+        return self.exams_on_station
 
 
 class Cluster(_View):
@@ -166,11 +180,11 @@ def build_summary(repo: ImagingRecords, day_from: str, day_to: str,
         down = None if f.restored_at is None else round(
             (f.restored_at - f.reported_at).total_seconds() / 60, 1)
         faults.append(FaultRow(
-            fault_id=f.fault_id, device=f.device, modality=f.modality,
+            fault_id=f.fault_id, station=f.device, modality=f.modality,
             reported_at=f.reported_at.astimezone(repo.tz), restored_at=f.restored_at,
             urgent=f.urgent, response_min=response, response_target_min=target,
             response_met=None if response is None else response <= target,
-            downtime_min=down, exams_on_device=fi.exams_on_device,
+            downtime_min=down, exams_on_station=fi.exams_on_station,
             exams_of_modality=fi.exams_of_modality, complaints=fi.complaints))
     by_modality = rates["modality"]
     return DepartmentSummary(

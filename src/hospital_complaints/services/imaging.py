@@ -24,6 +24,7 @@ from ..correlation import (
     ExamSuggestion,
     ImagingRecords,
     ImportReport,
+    ModalityAliases,
     Targets,
     build_evidence,
     build_summary,
@@ -88,6 +89,12 @@ class ImagingService:
     @cached_property
     def targets(self) -> Targets:
         return Targets.from_settings(self.app.settings.imaging)
+
+    @cached_property
+    def modality_aliases(self) -> ModalityAliases:
+        """Which words name which modality: the built-in table plus the settings'
+        ``[imaging.modality_words]`` (docs/correlation.md, "Modality words")."""
+        return ModalityAliases.from_settings(self.app.settings.imaging)
 
     # -- ingest: the port every exam source uses ---------------------------------------------
 
@@ -184,7 +191,8 @@ class ImagingService:
 
     def suggest(self, reference: str) -> list[ExamSuggestion]:
         """Candidate exams for a complaint (nothing is linked)."""
-        return suggest_exams(self.repo, self.app.complaints.get(reference).complaint)
+        return suggest_exams(self.repo, self.app.complaints.get(reference).complaint,
+                             aliases=self.modality_aliases)
 
     def evidence(self, reference: str, accession: str | None = None) -> EvidencePack:
         """The evidence pack for one complaint: timeline, delays against the day and the

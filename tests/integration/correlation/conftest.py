@@ -13,3 +13,14 @@ from hospital_complaints.storage.sql import KeyRing, SqlStore
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[SqlStore]:
     yield from make_store(request.param, tmp_path, KeyRing.parse(KEY))
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: object) -> Iterator[SqlStore]:
+    yield from make_store("sqlite", tmp_path, KeyRing.parse(KEY))
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server_store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[SqlStore]:
+    """The client/server engines, where concurrent writers really race."""
+    yield from make_store(request.param, tmp_path, KeyRing.parse(KEY))

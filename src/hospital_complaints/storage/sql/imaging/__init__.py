@@ -11,6 +11,8 @@ The repository is put together from one module per idea:
 
 - :mod:`.rows`: the imaging tables, and how records map to rows and back (sealed);
 - :mod:`.writes`: loading exams (merged), faults, roster shifts and complaint links;
+- :mod:`.bulk`: loading exams from files in bulk (SQLite bulk transactions, PostgreSQL
+  ``COPY``), with the same merges and seals;
 - :mod:`.tuning`: per-dialect session settings for the analytics reads, ``ANALYZE``;
 - :mod:`.lookups`: records by key or by period;
 - :mod:`.analytics`: the set-based analytics queries (ranks, summary counts, fault impacts,

@@ -17,6 +17,8 @@ from ....correlation.percentiles import FaultIndex, RankTarget, rank_month
 from ....correlation.repository import (
     DIMENSIONS,
     MAX_OUTAGE,
+    MAX_OUTAGE_S,
+    MAX_VISIT_S,
     ComplaintExamRow,
     ComplaintMetrics,
     Counts,
@@ -27,8 +29,6 @@ from ....correlation.repository import (
 )
 from .tuning import ImagingTuning
 
-#: a visit longer than this is not looked at for fault overlap (keeps the join indexed)
-MAX_VISIT_S = 24 * 3600
 _METRIC_COLS = {"wait": "wait_min", "slip": "slip_min", "report": "report_min"}
 
 
@@ -189,9 +189,14 @@ class ImagingAnalytics(ImagingTuning):
         fr = sa.select(f).where(f.c.reported_s >= lo, f.c.reported_s < hi).subquery("f")
 
         def parts(x: Any, fx: Any) -> list[sa.ColumnElement[bool]]:
-            """The two disjoint ways an exam ``x`` is hit by the fault ``fx`` (columns)."""
-            end = sa.func.coalesce(fx.restored_s, fx.reported_s + MAX_VISIT_S)
-            overlap = sa.and_(x.window_start_s <= end, x.window_end_s >= fx.reported_s,
+            """The two disjoint ways an exam ``x`` is hit by the fault ``fx`` (columns).
+            The overlap is half-open (``correlation.repository.overlaps``): the visit began
+            before the outage ended, and ended after it began (a visit of one instant: at
+            or after)."""
+            end = sa.func.coalesce(fx.restored_s, fx.reported_s + MAX_OUTAGE_S)
+            overlap = sa.and_(x.window_start_s < end,
+                              sa.or_(x.window_end_s > fx.reported_s,
+                                     x.window_start_s == fx.reported_s),
                               x.window_start_s >= fx.reported_s - MAX_VISIT_S)
             same_modality = sa.and_(fx.modality.is_not(None), x.modality == fx.modality)
             return [sa.and_(same_modality, overlap),
@@ -204,7 +209,7 @@ class ImagingAnalytics(ImagingTuning):
         qe = sa.select(hits.c.fault_id, sa.func.count(), sa.func.sum(hits.c.on_dev)) \
             .group_by(hits.c.fault_id)
         v = self._linked_exams()
-        outage = sa.func.coalesce(f.c.restored_s - f.c.reported_s, MAX_VISIT_S)
+        outage = sa.func.coalesce(f.c.restored_s - f.c.reported_s, MAX_OUTAGE_S)
         with self._read() as conn:
             longest = int(conn.execute(sa.select(sa.func.max(outage))).scalar() or 0)
             # implied by the overlap, but a bounded index range on the faults' report time

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ....correlation.records import ExamRecord, TimelineEntry, timeline_of
-from ....correlation.repository import MAX_OUTAGE
+from ....correlation.repository import MAX_OUTAGE_S
 from ....domain.imaging import EquipmentFault, RosterShift
 from .rows import _s
 from .tuning import ImagingTuning
@@ -54,20 +54,26 @@ class ImagingLookups(ImagingTuning):
         return [self._record(r._mapping) for r in rows]
 
     def faults_between(self, start: datetime, end: datetime) -> list[EquipmentFault]:
+        """Faults whose outage overlaps the visit ``start``-``end``, half-open as
+        :func:`~hospital_complaints.correlation.repository.overlaps` says, reported less
+        than ``MAX_OUTAGE`` before it began (an open fault is down that long)."""
         f = self.faults
+        a, b = int(start.timestamp()), int(end.timestamp())
         with self._read() as conn:
             rows = conn.execute(sa.select(f).where(
-                f.c.reported_s <= _s(end),
-                f.c.reported_s >= int(start.timestamp() - MAX_OUTAGE.total_seconds()),
-                sa.or_(f.c.restored_s.is_(None), f.c.restored_s >= _s(start)))
+                sa.or_(f.c.reported_s < b, f.c.reported_s == a),
+                f.c.reported_s > a - MAX_OUTAGE_S,
+                sa.func.coalesce(f.c.restored_s, f.c.reported_s + MAX_OUTAGE_S) > a)
                 .order_by(f.c.reported_s)).all()
         return [self._fault(r._mapping) for r in rows]
 
     def shifts_between(self, start: datetime, end: datetime) -> list[RosterShift]:
+        """Shifts overlapping the visit ``start``-``end`` (half-open, as faults)."""
         s = self.shifts
+        a, b = int(start.timestamp()), int(end.timestamp())
         with self._read() as conn:
-            rows = conn.execute(sa.select(s).where(s.c.start_s <= _s(end),
-                                                   s.c.end_s >= _s(start))
+            rows = conn.execute(sa.select(s).where(sa.or_(s.c.start_s < b, s.c.start_s == a),
+                                                   s.c.end_s > a)
                                 .order_by(s.c.start_s, s.c.staff)).all()
         out = []
         for r in rows:

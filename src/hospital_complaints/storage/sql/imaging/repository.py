@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from .analytics import ImagingAnalytics
+from .bulk import ImagingBulk
 from .lookups import ImagingLookups
-from .writes import ImagingWrites
 
 
-class ImagingRepository(ImagingWrites, ImagingLookups, ImagingAnalytics):
-    """Exams, faults and roster shifts stored beside the complaints of one :class:`SqlStore`.
+class ImagingRepository(ImagingBulk, ImagingLookups, ImagingAnalytics):
+    """Exams, faults and roster shifts stored beside the complaints of one :class:`SqlStore`
+    (:class:`ImagingBulk` is :class:`~.writes.ImagingWrites` plus the bulk file loads).
 
     >>> repo = ImagingRepository(store)                       # doctest: +SKIP
     >>> repo.add_exam_events(source.read_exam_events())       # doctest: +SKIP

@@ -1,0 +1,215 @@
+"""The bulk exam import on SQLite, PostgreSQL (COPY) and MariaDB writes exactly the rows, seals
+and merges that ``add_exams`` (the ingest port's path) writes: patient ids only as keyed
+hashes, stored rows merged field by field, seals that ``audit verify`` accepts, nothing of a
+failed batch (of a failed SQLite bulk load: nothing at all, indexes intact)."""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from hospital_complaints.correlation import ExamRecord, import_file
+from hospital_complaints.correlation.importers import EXAM_COLUMNS, EXAM_TIME_COLUMNS
+from hospital_complaints.storage.sql import SqlStore
+from hospital_complaints.storage.sql.exams import ImagingRepository
+from hospital_complaints.storage.sql.imaging import bulk
+from hospital_complaints.storage.sql.seals import verify_seals
+
+TZ = ZoneInfo("Asia/Shanghai")
+BASE = datetime(2026, 11, 16, 7, 0, tzinfo=TZ)
+STATIONS = [("CT1", "CT"), ("CT2", "CT"), ("MR1", "MR"), ("DR1", "DX"), ("US1", "US")]
+
+
+def records(n: int, seed: int, *, sparse: bool = False) -> list[ExamRecord]:
+    """``n`` exams with whole-second times; a few out of order or incomplete. ``sparse``:
+    an update feed that has only some fields (the rest empty)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        station, modality = STATIONS[rng.randrange(len(STATIONS))]
+        t = BASE + timedelta(days=rng.randrange(40), seconds=rng.randrange(12 * 3600))
+        times: dict[str, Any] = {}
+        for attr in EXAM_TIME_COLUMNS.values():
+            t += timedelta(seconds=rng.choice((0, 59, 61, 600, 1800)))
+            if rng.random() > (0.6 if sparse else 0.15):
+                times[attr] = t
+        if rng.random() < 0.05 and "started_at" in times:
+            times["started_at"] -= timedelta(hours=2)  # out of order: flagged
+        keep = (lambda: rng.random() > 0.5) if sparse else (lambda: True)
+        out.append(ExamRecord(
+            f"A{i:05d}", study_instance_uid=f"1.2.156.{seed}.{i}" if keep() else None,
+            modality=modality if keep() else None, station=station if keep() else None,
+            room=f"室 {station}" if keep() else None,
+            patient_id=f"P{rng.randrange(10**7):07d}" if keep() else None,
+            source="ris.csv", **times))
+    return out
+
+
+def write_csv(path: Path, exams: list[ExamRecord]) -> Path:
+    names = {v: k for k, v in EXAM_TIME_COLUMNS.items()}
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(EXAM_COLUMNS)
+        for e in exams:
+            cells = {"accession_number": e.accession_number,
+                     "study_instance_uid": e.study_instance_uid, "patient_id": e.patient_id,
+                     "modality": e.modality, "station": e.station, "room": e.room}
+            for attr, col in names.items():
+                t = getattr(e, attr)
+                cells[col] = None if t is None else t.isoformat()
+            w.writerow(["" if cells[c] is None else cells[c] for c in EXAM_COLUMNS])
+    return path
+
+
+def dump(store: SqlStore) -> list[tuple[Any, ...]]:
+    e = store.tables.exams
+    assert e is not None
+    with store.read() as conn:
+        return sorted(tuple(r) for r in conn.execute(sa.select(e)))
+
+
+def clear(store: SqlStore) -> None:
+    e = store.tables.exams
+    assert e is not None
+    with store.write() as conn:
+        conn.execute(sa.delete(e))
+
+
+def test_bulk_rows_equal_the_ingest_port_rows(store: SqlStore, tmp_path: Path) -> None:
+    repo = ImagingRepository(store, tz=TZ)
+    repo.bulk_batch = 70  # several batches, each merged against the stored rows
+    first, update = records(300, 1), records(200, 2, sparse=True)
+    report = import_file(repo, write_csv(tmp_path / "a.csv", first), "exams", source="ris.csv")
+    assert (report.read, report.imported, report.rejected) == (300, 300, [])
+    assert report.flagged
+    import_file(repo, write_csv(tmp_path / "b.csv", update), "exams", source="ris.csv")
+    bulk_rows = dump(store)
+    clear(store)
+    repo.add_exams(first)
+    repo.add_exams(update)
+    assert bulk_rows == dump(store)  # every column, the seal included
+    assert "P0" not in repr(bulk_rows)  # only keyed hashes of the patient ids
+    seals = verify_seals(store)
+    assert seals.problems == [] and seals.unsealed == {} and seals.checked == 300
+
+
+def test_rows_written_by_the_port_are_merged_not_overwritten(store: SqlStore,
+                                                             tmp_path: Path) -> None:
+    """Milestones from an HL7 feed stay when a file brings other milestones of the exam."""
+    repo = ImagingRepository(store, tz=TZ)
+    t0 = datetime(2026, 11, 16, 8, 0, tzinfo=TZ)
+    repo.add_exams([ExamRecord("CT-1", modality="CT", station="CT2", patient_id="P1",
+                               arrived_at=t0, started_at=t0 + timedelta(minutes=30),
+                               source="hl7")])
+    f = tmp_path / "e.csv"
+    f.write_text("accession_number,station,final_report_at,completed_at\n"
+                 "CT-1,,2026-11-16T10:00:00+08:00,2026-11-16T08:40:00+08:00\n"
+                 "CT-1,CT3,,\n", encoding="utf-8")
+    import_file(repo, f, "exams")
+    exam = repo.exam("CT-1")
+    assert exam is not None
+    assert (exam.station, exam.modality, exam.source) == ("CT3", "CT", "e.csv")
+    assert exam.minutes("wait") == 30 and exam.minutes("report") == 80
+    assert exam.patient_hash == repo.hasher.hash("P1")
+    assert verify_seals(store).problems == []
+
+
+def test_a_sqlite_bulk_load_is_one_transaction(sqlite_store: SqlStore, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    store = sqlite_store
+    repo = ImagingRepository(store, tz=TZ)
+    repo.bulk_batch = 50
+    monkeypatch.setattr(bulk, "BULK_MIN_ROWS", 100)
+
+    def indexes() -> list[tuple[str, str]]:
+        with store.read() as conn:
+            return sorted(conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'hc_exams'").all())
+
+    before = indexes()
+    exams = write_csv(tmp_path / "e.csv", records(400, 3))
+    calls = 0
+    real = bulk.ImagingBulk._insert
+
+    def failing(self: Any, conn: Any, rows: Any, plan: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            raise RuntimeError("disk full")
+        real(self, conn, rows, plan)
+
+    monkeypatch.setattr(bulk.ImagingBulk, "_insert", failing)
+    with pytest.raises(RuntimeError):
+        import_file(repo, exams, "exams")
+    assert dump(store) == [] and indexes() == before  # nothing, indexes back
+    monkeypatch.setattr(bulk.ImagingBulk, "_insert", real)
+    assert import_file(repo, exams, "exams").imported == 400
+    assert len(dump(store)) == 400 and indexes() == before
+    with store.read() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT * FROM hc_exams "
+                                    "WHERE patient_hash = 'x'").all()
+    assert "hc_exams_patient" in str(plan)
+
+
+def test_a_failed_batch_leaves_nothing_of_itself(store: SqlStore, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a SQLite bulk load each batch is its own transaction: the batches before the
+    failure are stored (re-importing the file is safe), nothing of the failed one."""
+    repo = ImagingRepository(store, tz=TZ)
+    repo.bulk_batch = 100
+    real = bulk.ImagingBulk._insert
+    calls = 0
+
+    def failing(self: Any, conn: Any, rows: Any, plan: Any) -> None:
+        nonlocal calls
+        calls += 1
+        real(self, conn, rows, plan)
+        if calls == 2:
+            raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(bulk.ImagingBulk, "_insert", failing)
+    exams = write_csv(tmp_path / "e.csv", records(250, 4))
+    with pytest.raises(RuntimeError):
+        import_file(repo, exams, "exams")
+    assert len(dump(store)) == 100
+    monkeypatch.setattr(bulk.ImagingBulk, "_insert", real)
+    import_file(repo, exams, "exams")
+    assert len(dump(store)) == 250
+
+
+def test_a_conflicting_writer_makes_the_batch_merge_again(server_store: SqlStore,
+                                                          tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """PostgreSQL / MariaDB: a row another writer inserted between the read and the COPY is
+    a unique-key conflict; the batch is done again and merges it."""
+    store = server_store
+    repo = ImagingRepository(store, tz=TZ)
+    t0 = datetime(2026, 11, 16, 8, 0, tzinfo=TZ)
+    real = bulk.ImagingBulk._stored
+    calls = 0
+
+    def racing(self: Any, conn: Any, keys: list[str]) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # another feed writes the exam now, in its own transaction
+            ImagingRepository(store, tz=TZ).add_exams([ExamRecord(
+                "CT-9", modality="CT", arrived_at=t0, source="hl7")])
+            return {}
+        return real(self, conn, keys)
+
+    monkeypatch.setattr(bulk.ImagingBulk, "_stored", racing)
+    f = tmp_path / "e.csv"
+    f.write_text("accession_number,started_at\nCT-9,2026-11-16T08:25:00+08:00\n",
+                 encoding="utf-8")
+    import_file(repo, f, "exams")
+    exam = repo.exam("CT-9")
+    assert calls == 2 and exam is not None and exam.minutes("wait") == 25
