@@ -67,6 +67,10 @@ class ExamRecord:
     cancelled_at: datetime | None = None
     no_show_at: datetime | None = None
     source: str | None = None
+    #: milestone fields (``started_at`` ...) whose value is a date without a time of day;
+    #: input only, like ``patient_id``: storage keeps the time, and a merge keeps a stored
+    #: time of the same day instead of such a value
+    date_only: frozenset[str] = field(default=frozenset(), repr=False)
 
     # -- derived ---------------------------------------------------------------------------
 
@@ -124,11 +128,26 @@ class ExamRecord:
         return ExamRecord(**values)
 
 
-def _update(values: dict[str, object], newer: ExamRecord) -> None:
-    """Set in ``values`` every field ``newer`` has (not None), except the accession."""
-    for name, value in vars(newer).items():
-        if value is not None and name != "accession_number":
-            values[name] = value
+def _update(values: dict[str, object], newer: ExamRecord | dict[str, object]) -> None:
+    """Set in ``values`` every field ``newer`` has (not None), except the accession; a
+    date-only time never replaces a time of the same day (the more precise one stays)."""
+    items = vars(newer) if isinstance(newer, ExamRecord) else newer
+    coarse = items.get("date_only") or frozenset()
+    assert isinstance(coarse, frozenset)
+    kept: set[str] = set(values.get("date_only") or ())  # type: ignore[call-overload]
+    for name, value in items.items():
+        if value is None or name in ("accession_number", "date_only"):
+            continue
+        if name in coarse:
+            old = values.get(name)
+            if isinstance(old, datetime) and isinstance(value, datetime) \
+                    and old.astimezone(value.tzinfo).date() == value.date():
+                continue  # the stored time of that day is the more precise
+            kept.add(name)
+        else:
+            kept.discard(name)
+        values[name] = value
+    values["date_only"] = frozenset(kept)
 
 
 def _event_values(event: ExamEvent) -> dict[str, object]:
@@ -139,11 +158,19 @@ def _event_values(event: ExamEvent) -> dict[str, object]:
         "station": event.station, "room": event.room, "patient_id": event.patient_id,
         "scheduled_at": event.scheduled_start, "source": event.source,
     }
+    coarse: set[str] = set()
+    if event.scheduled_start_date_only and event.scheduled_start is not None:
+        coarse.add("scheduled_at")
     column = MILESTONES.get(event.event)
     if column is not None and event.occurred_at is not None:
         values[column] = event.occurred_at
+        if event.occurred_at_date_only:
+            coarse.add(column)
     if event.event is ExamEventType.SCHEDULED and event.scheduled_start is None:
         values["scheduled_at"] = event.occurred_at
+        if event.occurred_at_date_only:
+            coarse.add("scheduled_at")
+    values["date_only"] = frozenset(coarse)
     return values
 
 
@@ -174,9 +201,7 @@ def merge_events(events: Iterable[ExamEvent]) -> dict[str, ExamRecord]:
         if values is None:
             merged[event.accession_number] = new
         else:
-            for name, value in new.items():
-                if value is not None:
-                    values[name] = value
+            _update(values, new)
     return {acc: ExamRecord(**values) for acc, values in merged.items()}  # type: ignore[arg-type]
 
 

@@ -34,6 +34,10 @@ class ExamEvent(StrictModel):
     room: ShortText | None = None
     source: ShortText
     source_message_id: ShortText | None = None
+    #: the source gave only a date (``20251029``, read as midnight): such a time never
+    #: replaces a stored time of the same milestone on the same day, from any source
+    occurred_at_date_only: bool = False
+    scheduled_start_date_only: bool = False
 
 
 class EquipmentFault(StrictModel):
