@@ -54,3 +54,26 @@ def test_facts_carry_no_identity(sql_app, rclock, scenario):
     assert len(facts) == len(refs)
     for personal in ("张三", "李四", "13812345678", "__hc_personal__"):
         assert personal not in text
+
+
+def test_work_orders_merges_and_callbacks_fold_alike(demo_app):
+    """The demo's week has a 12320 work order (sign-for, extension, reply, call-back, redo),
+    a 12345 call merged into another case, a withdrawal and a referral: the SQL reader's fold
+    equals the domain's at every hour of the week and after it."""
+    from hospital_complaints.demo.scenario import WEEK_START
+
+    refs = [c.reference for c in demo_app.complaints.iter_cases()]
+    assert len(refs) == 7
+    for hours in range(0, 24 * 9, 6):
+        as_of = WEEK_START + timedelta(hours=hours)
+        read = {f.reference: f for f in read_facts(demo_app.store, WEEK_START - timedelta(
+            days=1), as_of, as_of)}
+        for ref in refs:
+            expected = fact_from_case(demo_app.complaints.get(ref), as_of)
+            if expected.received_at < as_of:
+                assert read[ref] == expected, (ref, hours)
+    now = demo_app.clock.now()
+    final = {f.reference: f for f in read_facts(demo_app.store, WEEK_START, now, now)}
+    assert any(f.merged_into for f in final.values())
+    assert any(f.channel == "hotline_platform" and f.first_acknowledged_at for f in
+               final.values())
