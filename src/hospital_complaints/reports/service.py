@@ -11,7 +11,7 @@ The service is also the :class:`~.build.data.ReportData` report definitions read
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,13 @@ from ..domain.departments import normalise
 from ..errors import FieldProblem, InvalidInput
 from ..plugins.types import Viewer
 from .build.config import SETTINGS_ID, ReportSettings
-from .build.data import ReportDefinition, ReportRequest, Unit
+from .build.data import (
+    PlatformRates,
+    PlatformRatesResult,
+    ReportDefinition,
+    ReportRequest,
+    Unit,
+)
 from .build.facts import CaseFact, fact_from_case
 from .build.followup import FollowUpSource
 from .build.imaging import ImagingFigures
@@ -142,6 +148,20 @@ class ReportService:
     def follow_up_sources(self) -> Sequence[FollowUpSource]:
         collect = getattr(self.app.plugins, "follow_up_sources", None)
         return list(collect(self.app).values()) if collect is not None else []
+
+    def platform_rates(self, start: date, end: date) -> PlatformRatesResult:
+        service = self.app.workorders
+        d = service.definitions
+        rows = []
+        for u in service.rates(start, end):
+            r = u.rates(d)
+            rows.append(PlatformRates(
+                None if u.unit == "-" else u.unit, u.dispatched, u.signed_in_time,
+                u.called_back, u.resolved, u.satisfied, u.basically_satisfied,
+                u.dissatisfied, r["response"], r["resolution"], r["satisfaction"],
+                r["score"]))
+        return PlatformRatesResult(tuple(rows), tuple(
+            Bi(zh, en) for zh, en in zip(d.text("zh"), d.text("en"), strict=True)))
 
     def imaging(self, months: Sequence[Month], request: ReportRequest) -> ImagingFigures | None:
         if self.app.in_memory:

@@ -78,3 +78,20 @@ def test_report_list_and_unknown_report(mem_app):
     with pytest.raises(InvalidInput) as err:
         mem_app.reports.build("annual", ReportRequest(Month.parse("2026-10")))
     assert "annual" in str(err.value) and "monthly" in str(err.value)
+
+
+def test_hotline_monthly_shows_the_three_rates_as_the_platform_counts_them(demo_app):
+    """The demo's 12320 MR work order: signed for, answered, called back dissatisfied, redone
+    and called back again; the 12345 call merged into the CT case is not a work order of its
+    own. The table equals `sla metrics` (app.workorders.rates) and writes its definitions."""
+    from datetime import date
+
+    report = demo_app.reports.build("hotline-monthly", ReportRequest(Month.parse("2026-11")))
+    table = report.table("hotline_platform_rates")
+    rows = {r[0]: dict(zip([c.key for c in table.columns], r, strict=True)) for r in table.rows}
+    expected = demo_app.workorders.rates(date(2026, 11, 1), date(2026, 11, 30))
+    assert sum(r["dispatched"] for r in rows.values()) == sum(u.dispatched for u in expected) == 1
+    (row,) = rows.values()
+    assert row["response"] == 1.0 and row["called_back"] == 1
+    notes = " ".join(n.en for n in table.notes)
+    assert "signed for in time" in notes and "call-backs answered" in notes

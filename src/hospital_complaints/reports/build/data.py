@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
@@ -61,6 +61,32 @@ class Unit:
     name: Bi
 
 
+@dataclass(frozen=True, slots=True)
+class PlatformRates:
+    """One unit's hotline work orders as the platform counts the three rates (the work-order
+    profiles' definitions, ``hc sla metrics``): shares are ``None`` without a denominator."""
+
+    unit: str | None
+    dispatched: int
+    signed_in_time: int
+    called_back: int
+    resolved: int
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+    response: float | None
+    resolution: float | None
+    satisfaction: float | None
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformRatesResult:
+    rows: tuple[PlatformRates, ...]
+    #: the definitions in force, as ``hc sla metrics`` writes them
+    definitions: tuple[Bi, ...]
+
+
 #: the unit of a case with no department
 NO_UNIT = Unit("(unassigned)", Bi("未指定科室", "no department"))
 
@@ -96,6 +122,11 @@ class ReportData(Protocol):
         ...
 
     def follow_up_sources(self) -> Sequence[FollowUpSource]: ...
+
+    def platform_rates(self, start: date, end: date) -> PlatformRatesResult:
+        """Hotline work orders dispatched from ``start`` to ``end`` (inclusive, local days):
+        the three rates per unit as the platform counts them."""
+        ...
 
     def imaging(self, months: Sequence[Month], request: ReportRequest) -> ImagingFigures | None:
         """Exam figures of ``months`` (the last is the report's); ``None`` without exams."""

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -388,13 +388,49 @@ class HotlineMonthly:
             tuple((str(unit.name), o.fact.reference, milestone_label(o.milestone),
                    o.due.astimezone(data.tz), o.days) for unit, o in overdue),
             (Bi("不含投诉人身份信息。", "No complainant identity is shown."),))
+        platform = _platform_rates(data, covered, within)
         return Report(
             self.id, self.title, request.period, scope, as_of, data.now,
             (Section("hotline", Bi("热线工单", "Hotline work orders"),
-                     (units_table, total_table, overdue_table)),),
+                     (units_table, total_table, overdue_table, platform)),),
             notes=report_notes(as_of),
             meta={"months": [str(m) for m in covered], "cases_read": len(facts),
                   "policy": data.policy_spec})
+
+
+PLATFORM_COLUMNS = (
+    Column("unit", Bi("科室", "unit"), "text"),
+    Column("dispatched", Bi("派单数", "dispatched")),
+    Column("signed_in_time", Bi("按时签收", "signed for in time")),
+    Column("response", Bi("响应率", "response rate"), "pct"),
+    Column("called_back", Bi("已回访", "called back")),
+    Column("resolved", Bi("判定已解决", "judged resolved")),
+    Column("resolution", Bi("解决率", "resolution rate"), "pct"),
+    Column("satisfied", Bi("满意", "satisfied")),
+    Column("basically_satisfied", Bi("基本满意", "basically satisfied")),
+    Column("dissatisfied", Bi("不满意", "dissatisfied")),
+    Column("satisfaction", Bi("满意率", "satisfaction rate"), "pct"),
+    Column("score", Bi("综合得分", "score"), "float"),
+)
+
+
+def _platform_rates(data: ReportData, covered: Sequence[Month],
+                    within: Callable[[str | None], bool]) -> Table:
+    """The three rates as the platform counts them (sign-for within the profile's limit,
+    the platform's verdict, call-back satisfaction), per unit, for work orders dispatched in
+    the period."""
+    last = covered[-1].end(data.tz) - timedelta(days=1)
+    found = data.platform_rates(covered[0].start(data.tz).date(), last.date())
+    rows = tuple((str(_unit(data, r.unit).name), r.dispatched, r.signed_in_time, r.response,
+                  r.called_back, r.resolved, r.resolution, r.satisfied,
+                  r.basically_satisfied, r.dissatisfied, r.satisfaction, r.score)
+                 for r in found.rows if within(r.unit))
+    return Table("hotline_platform_rates",
+                 Bi("平台口径三率（按工单）", "The three rates as the platform counts them"),
+                 PLATFORM_COLUMNS, rows, (*found.definitions, Bi(
+                     "口径与 hc sla metrics 相同；时限配置见 docs/workorders.md。",
+                     "The same definitions as hc sla metrics; the profiles are in "
+                     "docs/workorders.md.")))
 
 
 __all__ = ["MAPPING_ENV", "HotlineMonthly", "Ko41Mapping", "Ko41a", "load_mapping"]
