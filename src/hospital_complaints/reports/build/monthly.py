@@ -4,10 +4,12 @@ rectification, follow-up, imaging and root causes, each with the previous month 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from ...domain.taxonomy import (
@@ -32,7 +34,7 @@ from .data import (
     report_notes,
 )
 from .dues import Dues
-from .facts import ActionFact, CaseFact, FollowUpFact
+from .facts import CaseFact
 from .followup import FollowUpResult
 from .imaging import imaging_section
 from .model import Bi, Chart, Column, ReferenceLine, Report, Section, Series, Table, Value
@@ -85,8 +87,39 @@ class _Ctx:
                                        if fact.department else NO_UNIT)
         return found
 
-    def per_month(self, count: Callable[[datetime, datetime], Value]) -> list[Value]:
-        return [count(*self.window(m)) for m in self.months]
+    @cached_property
+    def starts(self) -> list[datetime]:
+        return [m.start(self.tz) for m in self.months]
+
+    @cached_property
+    def end(self) -> datetime:
+        return self.months[-1].end(self.tz)
+
+    @cached_property
+    def ends(self) -> list[datetime]:
+        """Each month's end as counted: its end, or the report's instant while it runs."""
+        return [min(m.end(self.tz), self.as_of) for m in self.months]
+
+    def slot(self, at: datetime | None) -> int | None:
+        """The index of the month ``at`` falls in, or ``None``."""
+        if at is None or at < self.starts[0] or at >= self.end:
+            return None
+        return bisect_right(self.starts, at) - 1
+
+    def span(self, since: datetime, until: datetime | None) -> range:
+        """The months whose counted end is after ``since`` and not after ``until`` (``None``:
+        still not done): what "open at month end" counts."""
+        first = bisect_right(self.ends, since)
+        last = len(self.months) if until is None else bisect_right(self.ends, until)
+        return range(first, last)
+
+    @cached_property
+    def measured(self) -> dict[str, dict[str, tuple[bool, bool]]]:
+        """Each case's deadline measures, computed once (by reference)."""
+        return {}
+
+    def zeros(self) -> list[int]:
+        return [0] * len(self.months)
 
 
 def _in(at: datetime | None, start: datetime, end: datetime) -> bool:
@@ -133,25 +166,25 @@ class MonthlyReport:
 
 
 def _flow(ctx: _Ctx) -> Table:
-    f = ctx.facts
-
-    def new(a: datetime, b: datetime) -> int:
-        return sum(_in(x.received_at, a, b) for x in f)
-
-    def carried(a: datetime, b: datetime) -> int:
-        return sum(x.received_at < a and (x.finished_at is None or x.finished_at >= a)
-                   for x in f)
-
-    def finished(a: datetime, b: datetime) -> int:
-        return sum(_in(x.finished_at, a, b) for x in f)
-
-    def open_end(a: datetime, b: datetime) -> int:
-        end = min(b, ctx.as_of)
-        return sum(x.received_at < b and (x.finished_at is None or x.finished_at >= end)
-                   for x in f)
-
-    rows = [(NEW, ctx.per_month(new)), (CARRIED, ctx.per_month(carried)),
-            (FINISHED, ctx.per_month(finished)), (OPEN_END, ctx.per_month(open_end))]
+    new, carried, finished, open_end = ctx.zeros(), ctx.zeros(), ctx.zeros(), ctx.zeros()
+    n = len(ctx.months)
+    for x in ctx.facts:
+        done = x.finished_at
+        i = ctx.slot(x.received_at)
+        if i is not None:
+            new[i] += 1
+        j = ctx.slot(done)
+        if j is not None:
+            finished[j] += 1
+        # carried into month k: received before its start, not finished before it
+        first = bisect_right(ctx.starts, x.received_at)
+        last = n if done is None else bisect_right(ctx.starts, done)
+        for k in range(first, last):
+            carried[k] += 1
+        for k in ctx.span(x.received_at, done):  # open at the end of month k
+            open_end[k] += 1
+    rows: list[tuple[Bi, list[int]]] = [(NEW, new), (CARRIED, carried), (FINISHED, finished),
+                                         (OPEN_END, open_end)]
     chart = Chart("flow_trend", Bi("受理与办结趋势", "Received and finished, 12 months"), "line",
                   tuple(str(m) for m in ctx.months),
                   tuple(Series(name, _nums(v)) for name, v in rows if name is not CARRIED))
@@ -168,10 +201,9 @@ def _nums(values: Sequence[Value]) -> tuple[float | int | None, ...]:
 
 
 def _count_by(ctx: _Ctx, keys: Callable[[CaseFact], Iterable[str]]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = defaultdict(lambda: [0] * len(ctx.months))
-    index = {str(m): i for i, m in enumerate(ctx.months)}
+    out: dict[str, list[int]] = defaultdict(ctx.zeros)
     for x in ctx.facts:
-        i = index.get(str(Month.of(x.received_at, ctx.tz)))
+        i = ctx.slot(x.received_at)
         if i is None:
             continue
         for k in keys(x):
@@ -215,6 +247,7 @@ def _volumes(ctx: _Ctx) -> tuple[Table, ...]:
 
 
 def _window_end(received: datetime, days: int, tz: ZoneInfo) -> datetime:
+    """The end of the ``days``-th calendar day after the day of receipt (``sla metrics``)."""
     day: date = received.astimezone(tz).date() + timedelta(days=days)
     return datetime.combine(day, time.max, tzinfo=tz)
 
@@ -242,16 +275,20 @@ MEASURES = (("ack_24h", ACK_24H), ("respond_policy", RESPOND), ("closed_7d", CLO
 
 
 def _shares(ctx: _Ctx, facts: Iterable[CaseFact]) -> dict[str, list[Ratio]]:
-    out = {k: [Ratio() for _ in ctx.months] for k, _ in MEASURES}
-    index = {str(m): i for i, m in enumerate(ctx.months)}
+    counts = {k: [[0, 0] for _ in ctx.months] for k, _ in MEASURES}
     for x in facts:
-        i = index.get(str(Month.of(x.received_at, ctx.tz)))
+        i = ctx.slot(x.received_at)
         if i is None:
             continue
-        for key, (counted, met) in _measures(ctx, x).items():
+        found = ctx.measured.get(x.reference)
+        if found is None:
+            found = ctx.measured[x.reference] = _measures(ctx, x)
+        for key, (counted, met) in found.items():
             if counted:
-                out[key][i] += Ratio(int(met), 1)
-    return out
+                cell = counts[key][i]
+                cell[0] += met
+                cell[1] += 1
+    return {k: [Ratio(a, b) for a, b in v] for k, v in counts.items()}
 
 
 def _deadlines(ctx: _Ctx) -> tuple[Table, ...]:
@@ -358,7 +395,6 @@ def _overdue(ctx: _Ctx) -> tuple[Table, ...]:
 
 def _rates(ctx: _Ctx) -> tuple[Table, ...]:
     counter = RateCounter(ctx.data.settings.rates, ctx.dues, ctx.as_of)
-    cur, prev = ctx.months[-1], ctx.months[-2]
     per_unit: dict[str, list[CaseFact]] = defaultdict(list)
     for x in ctx.facts:
         per_unit[ctx.unit(x).id].append(x)
@@ -375,8 +411,7 @@ def _rates(ctx: _Ctx) -> tuple[Table, ...]:
                        "pct")]
 
     def row(name: str, facts: list[CaseFact]) -> tuple[Value, ...]:
-        now = counter.month(facts, cur, ctx.tz)
-        before = counter.month(facts, prev, ctx.tz)
+        *_, before, now = counter.by_month(facts, ctx.slot, len(ctx.months))
         out: list[Value] = [name]
         for key in ("response", "resolution", "satisfaction"):
             out += [now[key].n, now[key].d, now[key].share, before[key].share]
@@ -395,7 +430,7 @@ def _rates(ctx: _Ctx) -> tuple[Table, ...]:
                   "pct")
     table = Table("rates", Bi("三率（响应率、解决率、满意率）", "The three rates"), tuple(columns),
                   tuple(rows), counter.notes(ctx.data.policy_spec), chart)
-    trend = [counter.month(ctx.facts, m, ctx.tz) for m in ctx.months]
+    trend = counter.by_month(ctx.facts, ctx.slot, len(ctx.months))
     rate_rows = [(f"{NAMES[k].zh} {NAMES[k].en} rate", [t[k].share for t in trend])
                  for k in ("response", "resolution", "satisfaction")]
     trend_table = breakdown("rates_trend", Bi("三率趋势（全部科室）", "The three rates, 12 months"),
@@ -407,12 +442,9 @@ def _rates(ctx: _Ctx) -> tuple[Table, ...]:
 
 
 def _outcomes(ctx: _Ctx) -> Table:
-    counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(ctx.months))
-    index = {str(m): i for i, m in enumerate(ctx.months)}
+    counts: dict[str, list[int]] = defaultdict(ctx.zeros)
     for x in ctx.facts:
-        if x.finished_at is None:
-            continue
-        i = index.get(str(Month.of(x.finished_at, ctx.tz)))
+        i = ctx.slot(x.finished_at)
         if i is not None:
             key = "(merged)" if x.merged_into is not None else x.outcome or "(none)"
             counts[key][i] += 1
@@ -427,47 +459,38 @@ def _outcomes(ctx: _Ctx) -> Table:
 
 
 def _actions(ctx: _Ctx) -> tuple[Table, ...]:
-    actions = [a for x in ctx.facts for a in x.actions]
-
-    def open_end(a_: datetime, b: datetime) -> int:
-        end = min(b, ctx.as_of)
-        return sum(a.planned_at < end and not a.cancelled
-                   and (a.finished_at is None or a.finished_at >= end) for a in actions)
-
-    def due(a_: datetime, b: datetime) -> int:
-        return sum(not a.cancelled and a_.date() <= a.due < b.date() for a in actions)
-
-    def overdue(a_: datetime, b: datetime) -> int:
-        end = min(b, ctx.as_of)
-        return sum(not a.cancelled and a.planned_at < end
-                   and datetime.combine(a.due, time.max, tzinfo=ctx.tz) < end
-                   and (a.finished_at is None or a.finished_at >= end) for a in actions)
-
-    def finished(a_: datetime, b: datetime) -> int:
-        return sum(not a.cancelled and _in(a.finished_at, a_, b) for a in actions)
-
-    def verified(a_: datetime, b: datetime) -> int:
-        return sum(bool(a.effective) and _in(a.verified_at, a_, b) for a in actions)
-
+    open_end, due, overdue, finished, verified = (ctx.zeros() for _ in range(5))
+    by_type: dict[str, list[int]] = defaultdict(ctx.zeros)
+    for x in ctx.facts:
+        for a in x.actions:
+            i = ctx.slot(a.planned_at)
+            if i is not None:
+                by_type[a.type][i] += 1
+            if a.effective and (i := ctx.slot(a.verified_at)) is not None:
+                verified[i] += 1
+            if a.cancelled:
+                continue
+            for k in ctx.span(a.planned_at, a.finished_at):
+                open_end[k] += 1
+            due_end = datetime.combine(a.due, time.max, tzinfo=ctx.tz)
+            for k in ctx.span(max(a.planned_at, due_end), a.finished_at):
+                overdue[k] += 1
+            if (i := ctx.slot(datetime.combine(a.due, time(0), tzinfo=ctx.tz))) is not None:
+                due[i] += 1
+            if (i := ctx.slot(a.finished_at)) is not None:
+                finished[i] += 1
     rows = [(Bi("月末未完成", "open at month end"), open_end),
             (Bi("本月到期", "due in the month"), due),
             (Bi("月末已超期", "overdue at month end"), overdue),
             (Bi("本月完成", "finished in the month"), finished),
             (Bi("本月验证有效", "verified effective in the month"), verified)]
     table = breakdown("actions", Bi("整改措施", "Rectification actions"), Bi("项目", "item"),
-                      ctx.months, [(str(name), ctx.per_month(fn)) for name, fn in rows])
-    by_type = breakdown(
+                      ctx.months, [(str(name), v) for name, v in rows])
+    types = breakdown(
         "actions_by_type", Bi("本月新定整改措施（按类型）", "Actions planned, by type"),
         Bi("类型", "type"), ctx.months,
-        [(lab(t), ctx.per_month(_planned(actions, t.value))) for t in ActionType])
-    return table, by_type
-
-
-def _planned(actions: list[ActionFact], kind: str) -> Callable[[datetime, datetime], int]:
-    def count(start: datetime, end: datetime) -> int:
-        return sum(a.type == kind and _in(a.planned_at, start, end) for a in actions)
-
-    return count
+        [(lab(t), by_type.get(t.value, ctx.zeros())) for t in ActionType])
+    return table, types
 
 
 # -- follow-up ---------------------------------------------------------------------------------
@@ -478,34 +501,33 @@ def _score_label(s: int) -> str:
 
 
 def _follow_up(ctx: _Ctx) -> Section:
-    fus = [(x, f) for x in ctx.facts if (f := x.follow_up) is not None]
-
-    def made(a: datetime, b: datetime) -> int:
-        return sum(_in(f.at, a, b) for _, f in fus)
-
-    def scored(a: datetime, b: datetime) -> int:
-        return sum(_in(f.at, a, b) and not f.unreachable and f.satisfaction is not None
-                   for _, f in fus)
-
-    def unreachable(a: datetime, b: datetime) -> int:
-        return sum(_in(f.at, a, b) and f.unreachable for _, f in fus)
-
-    def waived(a: datetime, b: datetime) -> int:
-        return sum(x.follow_up_waived and _in(x.finished_at, a, b) for x in ctx.facts)
-
-    made_v, scored_v = ctx.per_month(made), ctx.per_month(scored)
+    made_v, scored_v, unreachable, waived = (ctx.zeros() for _ in range(4))
+    scores = {s: ctx.zeros() for s in range(1, 6)}
+    for x in ctx.facts:
+        if x.follow_up_waived and (i := ctx.slot(x.finished_at)) is not None:
+            waived[i] += 1
+        f = x.follow_up
+        if f is None or (i := ctx.slot(f.at)) is None:
+            continue
+        made_v[i] += 1
+        if f.unreachable:
+            unreachable[i] += 1
+        elif f.satisfaction is not None:
+            scored_v[i] += 1
+            if f.satisfaction in scores:
+                scores[f.satisfaction][i] += 1
     calls = breakdown("follow_up", Bi("回访（本系统记录）", "Follow-up calls recorded on cases"),
                       Bi("项目", "item"), ctx.months,
                       [("回访次数 follow-ups made", made_v),
                        ("有评分 answered with a score", scored_v),
-                       ("无法联系 unreachable", ctx.per_month(unreachable)),
-                       ("免于回访（本月办结） waived (cases finished)", ctx.per_month(waived))])
+                       ("无法联系 unreachable", unreachable),
+                       ("免于回访（本月办结） waived (cases finished)", waived)])
     rate = breakdown("follow_up_rate", Bi("回访应答率", "Follow-up response rate"),
                      Bi("指标", "measure"), ctx.months,
                      [("应答率 response rate",
-                       [s / m if isinstance(s, int) and isinstance(m, int) and m else None
+                       [s / m if m else None
                         for s, m in zip(scored_v, made_v, strict=True)])], kind="pct")
-    dist = [(_score_label(s), ctx.per_month(_scored(fus, s))) for s in range(1, 6)]
+    dist = [(_score_label(s), scores[s]) for s in range(1, 6)]
     chart = Chart("satisfaction_chart", Bi("满意度分布（本月）", "Satisfaction, this month"), "bar",
                   tuple(str(s) for s in range(1, 6)),
                   (Series(CURRENT, _nums([v[-1] for _, v in dist])),
@@ -528,23 +550,18 @@ def _follow_up(ctx: _Ctx) -> Section:
                    tuple(notes))
 
 
-def _scored(fus: list[tuple[CaseFact, FollowUpFact]],
-            score: int) -> Callable[[datetime, datetime], int]:
-    def count(start: datetime, end: datetime) -> int:
-        return sum(_in(f.at, start, end) and not f.unreachable and f.satisfaction == score
-                   for _, f in fus)
-
-    return count
-
-
 def _answered_with(score: int) -> Callable[[FollowUpResult], bool]:
     return lambda r: r.answered and r.satisfaction == score
 
 
 def _survey_table(ctx: _Ctx, source_id: str, title: Bi,
                   results: list[FollowUpResult]) -> Table:
-    def count(test: Callable[[FollowUpResult], bool]) -> list[Value]:
-        return ctx.per_month(lambda a, b: sum(_in(r.at, a, b) and test(r) for r in results))
+    def count(test: Callable[[FollowUpResult], bool]) -> list[int]:
+        out = ctx.zeros()
+        for r in results:
+            if test(r) and (i := ctx.slot(r.at)) is not None:
+                out[i] += 1
+        return out
 
     rows: list[tuple[str, Sequence[Value]]] = [
         ("邀请 invited", count(lambda r: True)), ("应答 answered", count(lambda r: r.answered))]
@@ -558,14 +575,11 @@ def _survey_table(ctx: _Ctx, source_id: str, title: Bi,
 
 
 def _root_causes(ctx: _Ctx) -> Table:
-    index = {str(m): i for i, m in enumerate(ctx.months)}
-    counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(ctx.months))
+    counts: dict[str, list[int]] = defaultdict(ctx.zeros)
     taken: dict[str, Counter[str]] = defaultdict(Counter)
     cur = len(ctx.months) - 1
     for x in ctx.facts:
-        if x.finished_at is None:
-            continue
-        i = index.get(str(Month.of(x.finished_at, ctx.tz)))
+        i = ctx.slot(x.finished_at)
         if i is None:
             continue
         for cause in x.root_causes:

@@ -6,17 +6,15 @@ Regions define them differently, so the definitions are settings
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from ...domain.taxonomy import Milestone, label
 from .config import RateSettings
 from .dues import Dues
 from .facts import CaseFact
 from .model import Bi
-from .period import Month
 
 #: said under the rates: how work orders count, and where the platform's own figures are
 PENDING = Bi(
@@ -46,10 +44,6 @@ class Ratio:
         return Ratio(self.n + other.n, self.d + other.d)
 
 
-def _in(at: datetime | None, start: datetime, end: datetime) -> bool:
-    return at is not None and start <= at < end
-
-
 class RateCounter:
     """Counts the three rates of a month from case facts as they stood at ``as_of``."""
 
@@ -73,23 +67,28 @@ class RateCounter:
         counted = ack is not None or due <= self.as_of
         return counted, ack is not None and ack <= due
 
-    def month(self, facts: Iterable[CaseFact], month: Month,
-              tz: ZoneInfo) -> dict[str, Ratio]:
-        start, end = month.start(tz), month.end(tz)
-        out = {"response": Ratio(), "resolution": Ratio(), "satisfaction": Ratio()}
+    def by_month(self, facts: Iterable[CaseFact], slot: Callable[[datetime | None], int | None],
+                 n: int) -> list[dict[str, Ratio]]:
+        """The three rates of each of ``n`` months; ``slot`` says which month (index) an
+        instant falls in, or ``None``."""
+        counts = [{"response": [0, 0], "resolution": [0, 0], "satisfaction": [0, 0]}
+                  for _ in range(n)]
         for f in facts:
-            if start <= f.received_at < end:
+            i = slot(f.received_at)
+            if i is not None:
                 counted, met = self.response(f)
                 if counted:
-                    out["response"] += Ratio(int(met), 1)
-            if _in(f.finished_at, start, end) and f.merged_into is None:
-                out["resolution"] += Ratio(int((f.outcome or "") in self.resolved), 1)
+                    counts[i]["response"][0] += met
+                    counts[i]["response"][1] += 1
+            if f.merged_into is None and (i := slot(f.finished_at)) is not None:
+                counts[i]["resolution"][0] += (f.outcome or "") in self.resolved
+                counts[i]["resolution"][1] += 1
             fu = f.follow_up
-            if fu is not None and _in(fu.at, start, end) and not fu.unreachable \
-                    and fu.satisfaction is not None:
-                out["satisfaction"] += Ratio(int(fu.satisfaction >= self.settings.satisfied_from),
-                                             1)
-        return out
+            if fu is not None and not fu.unreachable and fu.satisfaction is not None \
+                    and (i := slot(fu.at)) is not None:
+                counts[i]["satisfaction"][0] += fu.satisfaction >= self.settings.satisfied_from
+                counts[i]["satisfaction"][1] += 1
+        return [{k: Ratio(a, b) for k, (a, b) in c.items()} for c in counts]
 
     def weighted(self, rates: dict[str, Ratio]) -> float | None:
         weights = self.settings.weights
