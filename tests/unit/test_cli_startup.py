@@ -57,6 +57,38 @@ def test_help_imports_neither_the_database_nor_the_domain_nor_an_adapter() -> No
         sorted(m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY)
 
 
+#: modules that only a plugin's settings section (``hc_register_settings``) or a hook's work
+#: needs: imported when a command needs the settings, never for ``--help``
+SETTINGS_ONLY = ("hc_notify.settings", "hc_hotline.settings", "hc_hotline.mapping",
+                 "hc_hl7v2.source", "hc_keyword_classifier.table", "hc_fhir.settings",
+                 "hc_dicom.settings", "hc_http.settings", "hospital_complaints.reports",
+                 "hospital_complaints.domain", "hospital_complaints.plugins.types",
+                 "hospital_complaints.app", "rich")
+
+
+def test_help_imports_no_plugin_settings_model_nor_the_app() -> None:
+    modules = imported("--help")
+    assert not [m for m in modules if m.startswith(SETTINGS_ONLY)], \
+        sorted(m for m in modules if m.startswith(SETTINGS_ONLY))
+
+
+def test_a_plugin_section_is_still_checked_when_a_command_needs_the_settings(
+        tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "HC_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+           "HC_NOTIFY_WEBHOOK_TIMEOUT_S": "-1"}
+    env.pop("HC_DISABLE_PLUGINS", None)
+    run = [sys.executable, "-m", "hospital_complaints.cli.main"]
+    listed = subprocess.run([*run, "list"], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=120)
+    assert listed.returncode == 1, listed.stderr
+    assert "HC_NOTIFY_WEBHOOK_TIMEOUT_S" in listed.stderr and "Traceback" not in listed.stderr
+    helped = subprocess.run([*run, "--help"], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=120)
+    assert helped.returncode == 0 and "notify" in helped.stdout
+
+
 def test_a_plugin_group_is_listed_and_loaded_only_when_it_runs() -> None:
     modules = imported("--help")
     assert "hc_hl7v2.cli" not in modules and "hc_fhir.cli" not in modules

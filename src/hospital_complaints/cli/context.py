@@ -1,32 +1,57 @@
-"""What every CLI command shares: the settings and plugins ``main`` started with, and the
-application (``bootstrap``) built on first use with the database of ``--db``."""
+"""What every CLI command shares: the plugins ``main`` started with, the settings (read and
+checked when a command first needs them) and the application (``bootstrap``) built on first
+use with the database of ``--db``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import click
 
-from ..app import App, bootstrap
-from ..plugins.manager import HCPluginManager
-from ..settings import Settings
-
 if TYPE_CHECKING:
+    from ..app import App
+    from ..plugins.manager import HCPluginManager
     from ..services.service import ComplaintService
+    from ..settings import Settings
     from ..storage.sql import SqlStore
 
 
-@dataclass
 class CliState:
-    settings: Settings
-    plugins: HCPluginManager
-    db_url: str | None = None
-    app: App | None = field(default=None)
+    """The plugins, the settings and the application of one invocation of the command line.
+
+    ``settings`` may be left out: they are then completed with the variables the plugins
+    declare (:func:`~hospital_complaints.app.configure`) and checked on first use, so that
+    ``--help`` and the commands that need no settings do not import every plugin's settings
+    models, and a command that does need them still fails with the settings error."""
+
+    def __init__(self, settings: Settings | None = None,
+                 plugins: HCPluginManager | None = None, db_url: str | None = None,
+                 app: App | None = None) -> None:
+        if plugins is None:
+            raise TypeError("CliState needs the plugin manager (plugins=...)")
+        self._settings = settings
+        self.plugins = plugins
+        self.db_url = db_url
+        self.app = app
+
+    @property
+    def settings(self) -> Settings:
+        """The settings tree (the file, ``HC_*`` and the plugins' declared variables)."""
+        if self._settings is None:
+            from ..app import configure
+
+            self._settings, _ = configure(plugins=self.plugins)
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
 
     def get_app(self) -> App:
         """The application on the configured database (``--db`` wins over the settings)."""
         if self.app is None:
+            from ..app import bootstrap
+
             settings = self.settings
             if self.db_url:
                 settings = settings.model_copy(update={

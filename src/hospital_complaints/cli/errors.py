@@ -17,7 +17,6 @@ from typing import Any
 import click
 
 from ..errors import HospitalComplaintsError
-from ..settings import debug_requested
 
 DEBUG_VAR = "HC_DEBUG"
 
@@ -46,6 +45,8 @@ class ErrorBoundaryGroup(click.Group):
                 KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
+            from ..settings import debug_requested
+
             if debug_requested():
                 raise
             raise internal_error(exc) from exc

@@ -7,12 +7,9 @@ from importlib import import_module
 
 import click
 
-from ..app import configure
 from ..errors import HospitalComplaintsError
-from ..settings import debug_requested
 from .context import CliState, get_state
 from .errors import ErrorBoundaryGroup, internal_error
-from .output import console
 
 #: the core's commands: name -> (module, attribute, short help). A command's module (and what it
 #: imports: the domain, storage, rich tables) is loaded only when the command runs, so that
@@ -137,6 +134,8 @@ def plugins_cmd() -> None:
     """List loaded plugins and the hooks each implements."""
     from rich.table import Table
 
+    from .output import console
+
     state = get_state(click.get_current_context())
     table = Table("plugin", "distribution", "hooks", title="Loaded plugins 已加载插件")
     for info in state.plugins.plugins():
@@ -153,6 +152,7 @@ def taxonomy_cmd() -> None:
     from rich.table import Table
 
     from ..domain import taxonomy
+    from .output import console
 
     out = console()
     for enum_cls in (taxonomy.ComplaintKind, taxonomy.Channel, taxonomy.Category,
@@ -174,6 +174,7 @@ def workflow_cmd() -> None:
     from rich.table import Table
 
     from ..domain import taxonomy, workflow
+    from .output import console
 
     states = list(taxonomy.CaseState)
     table = Table("command", "操作", *[s.value for s in states], title="Workflow 流程状态表")
@@ -215,12 +216,20 @@ def _register_builtin_commands() -> None:
 
 
 def start() -> CliState:
-    """Settings (checked) and plugins (loaded explicitly, never at import), with every
-    command registered: what ``main`` runs the command line with. The application itself is
-    built (``bootstrap``) when a command first needs it, on the database of ``--db``."""
-    settings, plugins = configure()
+    """The core's settings (checked: ``HC_DISABLE_PLUGINS`` is one of them) and the plugins
+    they allow (loaded explicitly, never at import), with every command registered: what
+    ``main`` runs the command line with. The plugins' own settings sections are read and
+    checked when a command first needs the settings (:attr:`CliState.settings`), and the
+    application is built (``bootstrap``) then too, on the database of ``--db``: ``--help``
+    needs neither, so it does not import the plugins' settings models."""
+    from ..plugins.manager import HCPluginManager
+    from ..settings import Settings
+
+    settings = Settings.load()
+    plugins = HCPluginManager(blocked=settings.disabled_plugins, trace=settings.trace_hooks)
+    plugins.load_entrypoints()
     plugins.add_cli_commands(cli)
-    return CliState(settings=settings, plugins=plugins)
+    return CliState(plugins=plugins)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -231,6 +240,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:  # a plugin that fails oddly while loading: still no traceback
+        from ..settings import debug_requested
+
         if debug_requested():
             raise
         click.echo(f"Error: {internal_error(exc).message}", err=True)

@@ -15,18 +15,6 @@ import pluggy
 
 from ..errors import PluginError
 from . import ENTRY_POINT_GROUP, PROJECT, hookspecs
-from .types import (
-    UNNAMED_DECIDER,
-    AccessDecision,
-    DemoFeed,
-    EncryptedData,
-    Exporter,
-    IntegrityCheck,
-    Job,
-    NotificationFailure,
-    Routing,
-    Viewer,
-)
 
 log = logging.getLogger("hospital_complaints.plugins")
 
@@ -41,6 +29,20 @@ if TYPE_CHECKING:
     from ..reports.build import FollowUpSource, ReportDefinition
     from ..settings import PluginSettings
     from ..sla.policy import SlaPolicy
+    from .types import (
+        AccessDecision,
+        DemoFeed,
+        EncryptedData,
+        Exporter,
+        IntegrityCheck,
+        Job,
+        NotificationFailure,
+        Routing,
+        Viewer,
+    )
+
+# the value types (``.types``, pydantic models) are imported by the methods that check them,
+# so that loading the plugins (all the command line's start needs) does not build them
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class HCPluginManager:
         self._pm = pluggy.PluginManager(PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self._dists: dict[str, str | None] = {}
+        #: entry points' distributions, whose names are read (from their metadata files) only
+        #: when asked for: :meth:`plugins`
+        self._ep_dists: dict[str, Any] = {}
         self._blocked = frozenset(blocked)
         for name in self._blocked:
             self._pm.set_blocked(name)
@@ -81,10 +86,10 @@ class HCPluginManager:
         for ep in sorted(found, key=lambda e: e.name):
             if ep.name in self._blocked or self._pm.has_plugin(ep.name):
                 continue
-            dist = ep.dist.name if ep.dist is not None else None
             try:
                 plugin = ep.load()
             except Exception as exc:
+                dist = ep.dist.name if ep.dist is not None else None
                 raise PluginError(
                     f"plugin {ep.name!r} ({ep.value}, from {dist or 'unknown distribution'}) "
                     f"failed to import: {type(exc).__name__}: {exc}. Fix or uninstall it, or "
@@ -92,7 +97,9 @@ class HCPluginManager:
                     f"插件 {ep.name!r} 加载失败：{type(exc).__name__}: {exc}。"
                     f"可设置 HC_DISABLE_PLUGINS={ep.name} 跳过",
                 ) from exc
-            self.register(plugin, name=ep.name, distribution=dist)
+            registered = self.register(plugin, name=ep.name)
+            if registered in self._dists:
+                self._ep_dists[registered] = ep.dist
             loaded.append(ep.name)
         self.check_pending()
         return loaded
@@ -127,8 +134,14 @@ class HCPluginManager:
             if plugin is None:
                 continue
             hooks = tuple(sorted(h.name for h in self._pm.get_hookcallers(plugin) or ()))
-            infos.append(PluginInfo(name, self._dists.get(name), hooks))
+            infos.append(PluginInfo(name, self._distribution(name), hooks))
         return infos
+
+    def _distribution(self, name: str) -> str | None:
+        dist = self._ep_dists.pop(name, None)
+        if dist is not None:
+            self._dists[name] = dist.name
+        return self._dists.get(name)
 
     def is_loaded(self, name: str) -> bool:
         return self._pm.get_plugin(name) is not None
@@ -209,6 +222,8 @@ class HCPluginManager:
         return sorted(best.values(), key=lambda s: -s.confidence)
 
     def route(self, complaint: Complaint, app: Any = None) -> Routing | None:
+        from .types import Routing
+
         result = self._pm.hook.hc_route(complaint=complaint, app=app)
         if result is not None and not isinstance(result, Routing):
             raise PluginError(f"hc_route returned {type(result).__name__}, expected Routing")
@@ -222,6 +237,8 @@ class HCPluginManager:
         (a wrapper's generator, a string, a number) is a :class:`PluginError`, never a yes.
         The whistle-blower rule is applied by the caller (``AccessPolicy``), not here.
         """
+        from .types import UNNAMED_DECIDER, AccessDecision
+
         answer = self._pm.hook.hc_can_reveal_identity(viewer=viewer, complaint=complaint,
                                                       purpose=purpose, app=app)
         if answer is None:
@@ -261,6 +278,8 @@ class HCPluginManager:
 
     def jobs(self, app: Any = None) -> dict[str, Job]:
         """Scheduled jobs plugins provide to the worker (``hc_register_jobs``), by name."""
+        from .types import Job
+
         found: dict[str, Job] = {}
         for plugin, caller in self._each("hc_register_jobs"):
             def register(job: Any, _plugin: str = plugin) -> None:
@@ -298,14 +317,20 @@ class HCPluginManager:
         return self._collect("hc_register_follow_up_sources", FollowUpSource, app=app)
 
     def exporters(self, app: Any = None) -> dict[str, Exporter]:
+        from .types import Exporter
+
         return self._collect("hc_register_exporters", Exporter, app=app)
 
     def integrity_checks(self, app: Any = None) -> dict[str, IntegrityCheck]:
         """Checks that ``audit verify`` runs besides the event chain (plugins' own tables)."""
+        from .types import IntegrityCheck
+
         return self._collect("hc_register_integrity_checks", IntegrityCheck, app=app)
 
     def encrypted_data(self, app: Any = None) -> dict[str, EncryptedData]:
         """Plugins' tables encrypted with the key ring (``hc_register_encrypted_data``)."""
+        from .types import EncryptedData
+
         return self._collect("hc_register_encrypted_data", EncryptedData, app=app)
 
     def migration_locations(self, app: Any = None) -> list[Path]:
@@ -329,6 +354,8 @@ class HCPluginManager:
 
     def demo_exam_feed(self, app: Any, exams: Sequence[Any]) -> DemoFeed | None:
         """A plugin's showing of the demo's exams (``hc_demo_exam_feed``), or ``None``."""
+        from .types import DemoFeed
+
         result = self._pm.hook.hc_demo_exam_feed(app=app, exams=exams)
         if result is not None and not isinstance(result, DemoFeed):
             raise PluginError(f"hc_demo_exam_feed returned {type(result).__name__}, "
@@ -381,6 +408,8 @@ class HCPluginManager:
         One implementation raising does not stop the others; each failure is returned as a
         :class:`NotificationFailure` naming the plugin, for the service to store.
         """
+        from .types import NotificationFailure
+
         failures = []
         for plugin, caller in self._each("hc_after_event"):
             try:

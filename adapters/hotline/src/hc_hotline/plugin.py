@@ -9,11 +9,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hospital_complaints.plugin_api import Job, hookimpl
+from hospital_complaints.plugin_api import hookimpl
 
 if TYPE_CHECKING:
     import click
-    from hospital_complaints.plugin_api import EncryptedData, Notifier, PluginSettings
+    from hospital_complaints.plugin_api import EncryptedData, Job, Notifier, PluginSettings
 
 
 @hookimpl
@@ -34,6 +34,8 @@ def hc_register_migrations(register: Callable[[str | Path], None]) -> None:
 @hookimpl
 def hc_register_jobs(register: Callable[[Job], None], app: Any) -> None:
     """One poller job ``hotline:<id>`` per connector that pulls (every HC_HOTLINE_POLL_S)."""
+    from hospital_complaints.plugin_api import Job
+
     from .pull import job_runner
     from .settings import connectors, section
 

@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 from hospital_complaints.plugin_api import ConfigError, PluginSettings
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from .mapping import Mapping, load_mapping, mapping_files
-
 if TYPE_CHECKING:
     from hospital_complaints.plugin_api import App
 
     from .client import PlatformClient
+    from .mapping import Mapping
 
 NAME = "hotline"
 ENV = {"mappings": "HC_HOTLINE_MAPPINGS", "secrets": "HC_HOTLINE_SECRETS",
@@ -145,6 +144,8 @@ _CACHE: weakref.WeakKeyDictionary[Any, dict[str, Connector]] = weakref.WeakKeyDi
 
 def connectors(app: App) -> dict[str, Connector]:
     """The configured connectors of ``app``, by id (loaded once per application)."""
+    from .mapping import load_mapping, mapping_files
+
     found = _CACHE.get(app)
     if found is None:
         settings = section(app)
@@ -163,6 +164,8 @@ def connectors(app: App) -> dict[str, Connector]:
 
 def connector_for(app: App, name: str) -> Connector:
     """A mapping file's connector (a path), or a configured connector's id."""
+    from .mapping import load_mapping
+
     path = Path(name)
     if path.suffix.lower() in (".toml", ".json") or path.is_file():
         mapping = load_mapping(path)

@@ -11,12 +11,47 @@ functions:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from hospital_complaints.plugin_api import Category, CategorySuggestion
+if TYPE_CHECKING:
+    from hospital_complaints.plugin_api import Category, CategorySuggestion
 
-from .keywords import DEFAULT_KEYWORDS
-from .matcher import CEILING, SOURCE, KeywordClassifier, confidence
-from .table import KEYWORDS_FILE_ENV, configured_table, current_classifier, read_keyword_file
+    from .keywords import DEFAULT_KEYWORDS
+    from .matcher import CEILING, SOURCE, KeywordClassifier, confidence
+    from .table import (
+        KEYWORDS_FILE_ENV,
+        configured_table,
+        current_classifier,
+        read_keyword_file,
+    )
+
+#: public name -> (module, attribute): imported on first use, so that loading the plugin
+#: (the command line's start) does not import the matcher, the table or the domain
+_WHERE: dict[str, tuple[str, str]] = {
+    "DEFAULT_KEYWORDS": (".keywords", "DEFAULT_KEYWORDS"),
+    "CEILING": (".matcher", "CEILING"),
+    "SOURCE": (".matcher", "SOURCE"),
+    "KeywordClassifier": (".matcher", "KeywordClassifier"),
+    "confidence": (".matcher", "confidence"),
+    "KEYWORDS_FILE_ENV": (".table", "KEYWORDS_FILE_ENV"),
+    "configured_table": (".table", "configured_table"),
+    "current_classifier": (".table", "current_classifier"),
+    "read_keyword_file": (".table", "read_keyword_file"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    found = _WHERE.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(found[0], __package__), found[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def classify_text(
@@ -28,6 +63,9 @@ def classify_text(
     :param table: a keyword table to use instead of the configured one (the built-in table,
         changed by the file in ``HC_KEYWORDS_FILE`` if that is set).
     """
+    from .matcher import KeywordClassifier
+    from .table import current_classifier
+
     classifier = current_classifier() if table is None else KeywordClassifier(table)
     return classifier.classify(text)
 

@@ -10,20 +10,18 @@ Complaint text is personal health data: nothing here logs it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hospital_complaints.plugin_api import (
-    CategorySuggestion,
-    Complaint,
-    PluginSettings,
-    hookimpl,
-)
+from hospital_complaints.plugin_api import hookimpl
 
-from .table import DECLARATION, KeywordSettings, current_classifier
+if TYPE_CHECKING:
+    from hospital_complaints.plugin_api import CategorySuggestion, Complaint, PluginSettings
 
 
 @hookimpl
 def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    from .table import DECLARATION
+
     register(DECLARATION)
 
 
@@ -33,6 +31,8 @@ def hc_suggest_categories(complaint: Complaint, app: Any) -> list[CategorySugges
 
     Returns the suggestions, highest confidence first, or ``None`` when no keyword matched.
     """
+    from .table import DECLARATION, KeywordSettings, current_classifier
+
     parts = (complaint.subject, complaint.description, complaint.demands)
     text = "\n".join(part for part in parts if part)
     if app is None:  # called without an application (a bare plugin manager)

@@ -16,7 +16,34 @@ to be retried (docs/notify-transports.md).
 
 from __future__ import annotations
 
-from .base import TransportError, safe_url
-from .signing import new_secret, sign
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base import TransportError, safe_url
+    from .signing import new_secret, sign
+
+#: public name -> (module, attribute): imported on first use, so that loading a transport's
+#: plugin module (the command line's start) does not import the transports' code
+_WHERE: dict[str, tuple[str, str]] = {
+    "TransportError": (".base", "TransportError"),
+    "safe_url": (".base", "safe_url"),
+    "new_secret": (".signing", "new_secret"),
+    "sign": (".signing", "sign"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    found = _WHERE.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(found[0], __package__), found[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = ["TransportError", "new_secret", "safe_url", "sign"]

@@ -14,9 +14,13 @@ department is unknown) is applied before any plugin is asked and cannot be relax
 
 from __future__ import annotations
 
-from ...domain.complaint import Complaint
+from typing import TYPE_CHECKING
+
 from .. import hookimpl
-from ..types import AccessDecision, Viewer
+
+if TYPE_CHECKING:
+    from ...domain.complaint import Complaint
+    from ..types import AccessDecision, Viewer
 
 CASE_ROLES = frozenset({"patient_relations", "complaint_officer", "discipline_inspection"})
 REPORT_ROLES = frozenset({"discipline_inspection"})
@@ -24,6 +28,8 @@ REPORT_ROLES = frozenset({"discipline_inspection"})
 
 @hookimpl(trylast=True)
 def hc_can_reveal_identity(viewer: Viewer, complaint: Complaint) -> AccessDecision:
+    from ..types import AccessDecision
+
     allowed = REPORT_ROLES if complaint.is_whistleblowing else CASE_ROLES
     granted = sorted(viewer.roles & allowed)
     if granted:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from ...domain.case import Case
-from ...domain.views import CaseSummary, summarize
 from .. import hookimpl
-from ..types import Exporter
+
+if TYPE_CHECKING:
+    from ...domain.case import Case
+    from ...domain.views import CaseSummary
+    from ..types import Exporter
 
 _COLUMNS = ["reference", "kind", "channel", "state", "received_at", "department", "owner",
             "categories", "subject", "complainant", "patient", "accession_numbers", "outcome",
@@ -18,6 +20,8 @@ _COLUMNS = ["reference", "kind", "channel", "state", "received_at", "department"
 
 
 def _summaries(cases: Iterable[Case]) -> Iterable[CaseSummary]:
+    from ...domain.views import summarize
+
     for c in cases:
         yield summarize(c)
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ...reports.build.config import ENV, SETTINGS_ID, ReportSettings
-from ...settings import PluginSettings
 from .. import hookimpl
 
 if TYPE_CHECKING:
     from ...reports.build.data import ReportDefinition
+    from ...settings import PluginSettings
 
 
 @hookimpl
@@ -27,5 +26,8 @@ def hc_register_reports(register: Callable[[ReportDefinition], None]) -> None:
 
 @hookimpl
 def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    from ...reports.build.config import ENV, SETTINGS_ID, ReportSettings
+    from ...settings import PluginSettings
+
     register(PluginSettings(id=SETTINGS_ID, model=ReportSettings, env=ENV,
                             description="reports: rate definitions, PDF, KO41(a) mapping"))

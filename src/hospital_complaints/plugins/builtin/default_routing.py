@@ -12,9 +12,13 @@ this one with ``HC_DISABLE_PLUGINS=default_routing``).
 
 from __future__ import annotations
 
-from ...domain.complaint import Complaint
+from typing import TYPE_CHECKING
+
 from .. import hookimpl
-from ..types import Routing
+
+if TYPE_CHECKING:
+    from ...domain.complaint import Complaint
+    from ..types import Routing
 
 PATIENT_RELATIONS = "医患关系办公室 patient-relations office"
 IMAGING = "影像科 imaging department"
@@ -23,6 +27,8 @@ DISCIPLINE = "纪检监察室 discipline-inspection office"
 
 @hookimpl(trylast=True)
 def hc_route(complaint: Complaint) -> Routing | None:
+    from ..types import Routing
+
     if complaint.is_whistleblowing:
         return Routing(department=DISCIPLINE,
                        reason="report (举报): handled away from the department concerned")

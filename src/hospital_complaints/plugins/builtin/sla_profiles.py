@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ...sla.policy import SlaPolicy
-from ...sla.profiles import builtin_policies
 from .. import hookimpl
+
+if TYPE_CHECKING:
+    from ...sla.policy import SlaPolicy
 
 
 @hookimpl
 def hc_register_sla_policies(register: Callable[[SlaPolicy], None]) -> None:
+    from ...sla.profiles import builtin_policies
+
     for policy in builtin_policies():
         register(policy)

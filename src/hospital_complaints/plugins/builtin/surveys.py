@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.notifications import Delivery
-from ...reports.build import Bi, FollowUpResult
 from .. import hookimpl
 
 if TYPE_CHECKING:
     from ...app import App
+    from ...domain.notifications import Delivery
+    from ...reports.build import Bi, FollowUpResult
 
 
 class CaseSurveyTrigger:
@@ -42,12 +42,17 @@ class SurveyResults:
     """Survey invitations and answers, for the monthly report's follow-up section."""
 
     id = "surveys"
-    title = Bi(zh="患者问卷（检查后体验、投诉回访）", en="patient surveys (after exams, follow-up)")
 
     def __init__(self, app: App) -> None:
+        from ...reports.build import Bi
+
         self.app = app
+        self.title: Bi = Bi(zh="患者问卷（检查后体验、投诉回访）",
+                            en="patient surveys (after exams, follow-up)")
 
     def results(self, start: datetime, end: datetime) -> Iterator[FollowUpResult]:
+        from ...reports.build import FollowUpResult
+
         surveys = self.app.surveys
         a, b = start.timestamp(), end.timestamp()
         scores = {r.invitation_id: r.satisfaction

@@ -6,23 +6,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hospital_complaints.plugin_api import Notifier, PluginSettings, hookimpl
-
-from ..settings import DECLARATIONS, section
+from hospital_complaints.plugin_api import hookimpl
 
 if TYPE_CHECKING:
     import click
+    from hospital_complaints.plugin_api import Notifier, PluginSettings
 
 NAME = "notify_webhook"
 
 
 @hookimpl
 def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
+    from ..settings import DECLARATIONS
+
     register(DECLARATIONS[NAME])
 
 
 @hookimpl
 def hc_register_notifiers(register: Callable[[Notifier], None], app: Any) -> None:
+    from ..settings import section
+
     settings = section(app, NAME)
     if settings.url:
         from ..webhook import WebhookNotifier
