@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..correlation.repository import outage_end, overlaps
 from ..correlation.summary import band_labels, band_rows
 from ..correlation.targets import Targets
 from ..domain.events.stored import unwrap
@@ -280,6 +281,11 @@ def imaging_figures(store: SqlStore, months: Sequence[Month], tz: ZoneInfo, targ
     left_rows.append(("未知 unknown", left_bands[-1][0], left_bands[-1][1]))
     onsite = [[0, 0, 0, 0] for _ in range(n)]
     month_faults = []
+    by_station: dict[str, list[Any]] = defaultdict(list)  # the linked exams a fault may touch
+    by_modality: dict[str, list[Any]] = defaultdict(list)
+    for row in linked:
+        by_station[row[3]].append(row)
+        by_modality[row[2]].append(row)
     for fault_id, device, modality, reported_s, on_site_s, restored_s, urgent in fault_rows:
         reported = datetime.fromtimestamp(reported_s, tz)
         k = index.get(str(Month.of(reported, tz)))
@@ -292,7 +298,10 @@ def imaging_figures(store: SqlStore, months: Sequence[Month], tz: ZoneInfo, targ
             onsite[k][slot] += minutes <= target
             onsite[k][slot + 1] += 1
         if k == cur:
-            hits = sum(per_link.get(row[0], 1) for row in linked
+            near = {id(row): row for row in by_station.get(device, ())}
+            if modality:
+                near.update((id(row), row) for row in by_modality.get(modality, ()))
+            hits = sum(per_link.get(row[0], 1) for row in near.values()
                        if _affected(row, device, modality, reported_s, restored_s))
             month_faults.append(Fault(fault_id, device, modality, reported, bool(urgent),
                                       minutes, target, hits))
@@ -317,8 +326,8 @@ def imaging_figures(store: SqlStore, months: Sequence[Month], tz: ZoneInfo, targ
 
 def _affected(row: Sequence[Any], device: str, modality: str | None, reported_s: int,
               restored_s: int | None) -> bool:
-    """The linked exam's visit overlaps the outage, on the device or its modality (the
-    correlation summary's rule)."""
+    """The linked exam's visit overlaps the outage, on the device or its modality: the
+    correlation summary's rule, half-open (docs/correlation.md, "Overlap")."""
     _, _, exam_modality, station, _, _, scheduled, arrived, started, completed = row
     if not (station == device or (modality and exam_modality == modality)):
         return False
@@ -327,8 +336,7 @@ def _affected(row: Sequence[Any], device: str, modality: str | None, reported_s:
         return False
     start = min(starts)
     end = max([start, *(t for t in (completed, started, arrived) if t is not None)])
-    return bool(start <= (restored_s if restored_s is not None else end)
-                and end >= reported_s)
+    return overlaps(start, end, reported_s, outage_end(reported_s, restored_s))
 
 
 def _staffed(exams: Sequence[Any], roster: Sequence[Any]) -> list[tuple[str | None, str, int]]:

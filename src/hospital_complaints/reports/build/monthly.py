@@ -102,9 +102,10 @@ class _Ctx:
 
     def slot(self, at: datetime | None) -> int | None:
         """The index of the month ``at`` falls in, or ``None``."""
-        if at is None or at < self.starts[0] or at >= self.end:
+        if at is None:
             return None
-        return bisect_right(self.starts, at) - 1
+        i = bisect_right(self.starts, at) - 1
+        return None if i < 0 or at >= self.end else i
 
     def span(self, since: datetime, until: datetime | None) -> range:
         """The months whose counted end is after ``since`` and not after ``until`` (``None``:
