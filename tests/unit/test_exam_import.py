@@ -20,10 +20,16 @@ from hospital_complaints.correlation.exam_rows import (
     LocalClock,
     derive,
     flags_of,
+    hundredths,
     merge_rows,
     record_of,
 )
-from hospital_complaints.correlation.importers import _UID_SHAPE, parse_time
+from hospital_complaints.correlation.importers import (
+    _UID_SHAPE,
+    _ExamParser,
+    _RowError,
+    parse_time,
+)
 from hospital_complaints.correlation.records import local_parts
 from hospital_complaints.domain.complaint import DicomUID
 from hospital_complaints.errors import InvalidInput
@@ -269,3 +275,49 @@ def test_long_texts_are_refused_not_cut_and_patient_ids_never_shown(tmp_path: Pa
     x4 = repo.exam("X4")
     assert x4 is not None and x4.patient_hash == repo.hasher.hash(long_id)  # the whole id
     assert not any(long_id[:20] in str(p) for p in report.rejected)
+
+
+def _time_cells(rng: random.Random) -> list[str]:
+    """Time cells of every shape: the usual ISO 8601 (offsets, Z, none, a space), around the
+    days a zone changes its offset, with fractions, short forms, Excel's and wrong ones."""
+    out = ["2026-11-16T08:21:00+08:00", "2026-11-16 08:21:00+08:00", "2026-11-16T08:21:00Z",
+           "2026-11-16T08:21:00", "2026-11-16T08:21:00-05:30", "2026-11-16T08:21:00.5+08:00",
+           "2026-11-16T08:21+08:00", "2026-11-16T24:00:00+08:00", "2026-11-16T23:59:60Z",
+           "2026-11-16T08:21:00+24:00", "2026-02-30T08:21:00Z", "2026/11/16 8:21",
+           "2026-11-16", "2026-11-16T08:21:00+08", "0001-01-01T00:00:00+08:00",
+           "9999-12-31T23:59:59-08:00", "1969-12-31T23:59:59Z", "２026-11-16T08:21:00Z",
+           "2026-11-16T0８:21:00Z", "2026-11-16x08:21:00Z", "2026-11-16T08:21:00+08:00 "]
+    days = ["2026-03-08", "2026-03-29", "2026-10-04", "2026-10-25", "2026-11-01", "2026-11-16",
+            "2026-04-05"]
+    for _ in range(3000):
+        day = rng.choice(days)
+        clock = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+        out.append(f"{day}{rng.choice('T ')}{clock}{rng.choice(['', 'Z', '+08:00', '-03:30'])}")
+    return out
+
+
+@pytest.mark.parametrize("tz", [*ZONES, None], ids=str)
+def test_times_read_without_parsing_equal_parse_time(tz: ZoneInfo | None) -> None:
+    """The parser's day and clock caches give what parse_time gives, to the second, for
+    every time it reads (also on the days a zone changes its offset), and the same reason
+    for every time it refuses."""
+    parser = _ExamParser({"accession_number": 0, "started_at": 1}, tz, "t.csv")
+    cells = _time_cells(random.Random(7))
+    for _ in range(2):  # the second round reads from the caches
+        for v in cells:
+            try:
+                want: object = int(parse_time(v, tz).timestamp())
+            except (ValueError, OverflowError) as exc:
+                want = str(exc)
+            try:
+                got: object = parser.parse(2, ["A", v])[7 + 3]
+            except _RowError as err:
+                got = err.problems[0].reason
+            assert got == want, (v, tz)
+    assert parser._days and parser._clock
+
+
+def test_hundredths_of_minutes_equal_rounding() -> None:
+    rng = random.Random(3)
+    for d in [*range(-200_000, 200_000), *(rng.randrange(-10**10, 10**10) for _ in range(10**5))]:
+        assert hundredths(d) / 100 == round(d / 60, 2), d

@@ -83,13 +83,17 @@ class LocalClock:
         return texts[0], local % 86400 // 3600, texts[1], texts[2]
 
 
+def hundredths(seconds: int) -> int:
+    """Whole seconds as minutes rounded to hundredths, times 100: ``round(seconds / 60, 2)
+    == hundredths(seconds) / 100`` exactly (both are the double nearest to that many
+    hundredths; ``seconds / 60`` is never within rounding error of a halfway point)."""
+    return (10 * seconds + 3) // 6
+
+
 def _minutes(a: int | None, b: int | None, may_be_negative: bool) -> float | None:
-    if a is None or b is None:
+    if a is None or b is None or (b < a and not may_be_negative):
         return None
-    value = (b - a) / 60
-    if value < 0 and not may_be_negative:
-        return None
-    return round(value, 2)
+    return (10 * (b - a) + 3) // 6 / 100
 
 
 def flags_of(times: Sequence[int | None]) -> str | None:

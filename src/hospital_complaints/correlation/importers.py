@@ -67,6 +67,11 @@ _UID_SHAPE = re.compile(r"(?=.{1,64}\Z)(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 #: a date and time as Excel writes it on a zh-CN PC: 2026/11/16 8:21[:05]
 _EXCEL_TIME = re.compile(
     r"(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\Z")
+#: a time :class:`_ExamParser` reads without parsing once it has seen its day: ISO 8601 with
+#: whole seconds and a UTC offset of hours and minutes, 'Z' or none
+_USUAL_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?\Z")
 _TIME_HELP = ("expected an ISO 8601 date-time, e.g. 2026-11-16T08:21:00+08:00 (or as Excel "
               "writes it, 2026/11/16 8:21)")
 _NO_ZONE = "the time has no UTC offset; add one (+08:00) or pass --timezone"
@@ -138,6 +143,27 @@ def _excel_time(value: str) -> datetime:
         return datetime(y, mo, d, h, mi, s)
     except ValueError:
         raise ValueError(_TIME_HELP) from None
+
+
+def _day_base(day: str, tz: ZoneInfo | None) -> int | None:
+    """Epoch seconds of 00:00:00 of ``day`` ('YYYY-MM-DDT' or 'YYYY-MM-DD ', then a UTC
+    offset, 'Z' or nothing), such that a time 'HH:MM:SS' of that day is this + its seconds;
+    None when that is not so: no offset and no zone, or a zone whose UTC offset changes on
+    that day (those times are read one by one)."""
+    offset = day[11:]
+    t = datetime.fromisoformat(day[:11] + "00:00:00" + offset)
+    if not 1 < t.year < 9999:  # far from datetime's limits (no OverflowError to miss)
+        return None
+    if t.tzinfo is None:
+        if tz is None:
+            return None
+        folds = [datetime(t.year, t.month, t.day, h, m, s, fold=f, tzinfo=tz).utcoffset()
+                 for h, m, s in [(h, 0, 0) for h in range(24)] + [(23, 59, 59)]
+                 for f in (0, 1)]
+        if any(o != folds[0] for o in folds):
+            return None
+        t = t.replace(tzinfo=tz)
+    return int(t.timestamp())
 
 
 def parse_time(value: str, tz: ZoneInfo | None) -> datetime:
@@ -316,11 +342,41 @@ class _ExamParser:
         self.source = source
         self.width = max(positions.values(), default=-1) + 1
         self.acc = positions["accession_number"]
-        self.texts = [(c, positions.get(c, -1)) for c in ("study_instance_uid", "modality",
-                                                         "station", "room", "patient_id")]
+        self.text_at = tuple(positions.get(c, -1) for c in (
+            "study_instance_uid", "modality", "station", "room", "patient_id"))
         self.times = [(c, i, k) for k, c in enumerate(EXAM_TIME_COLUMNS)
                       if (i := positions.get(c, -1)) >= 0]
         self._modalities: dict[str, tuple[str | None, str | None]] = {}
+        #: 'YYYY-MM-DDT' + offset -> epoch seconds of that day's 00:00:00 (see _day_base)
+        self._days: dict[str, int] = {}
+        #: 'HH:MM:SS' -> seconds since 00:00:00 (filled when a time of the usual shape is
+        #: first read)
+        self._clock: dict[str, int] = {}
+
+    def epoch_seconds(self, v: str) -> int:
+        """Whole UTC epoch seconds of a time cell (stripped, not empty), as
+        :func:`parse_time` reads it (a fraction of a second dropped); ValueError or
+        OverflowError with the reason. Remembers the day and the clock time of a time of the
+        usual shape for :meth:`parse`, which then adds them without parsing."""
+        try:
+            t = datetime.fromisoformat(v)
+        except ValueError:
+            t = _excel_time(v)
+        if t.tzinfo is None:
+            if self.tz is None:
+                raise ValueError(_NO_ZONE)
+            t = t.replace(tzinfo=self.tz)
+        s = int(t.timestamp())
+        if _USUAL_TIME.match(v) and len(self._days) < 100_000:
+            day = v[:11] + v[19:]
+            if day not in self._days:
+                base = _day_base(day, self.tz)
+                if base is not None:
+                    self._days[day] = base
+            if not self._clock:  # every clock time of a day
+                self._clock.update({f"{c // 3600:02d}:{c // 60 % 60:02d}:{c % 60:02d}": c
+                                    for c in range(86400)})
+        return s
 
     def modality(self, value: str) -> tuple[str | None, str | None]:
         """(code, None) or (None, why); remembered per value (a file has a few)."""
@@ -334,6 +390,14 @@ class _ExamParser:
                 self._modalities[value] = got
         return got
 
+    @staticmethod
+    def _text(line: int, col: str, cell: str) -> str | RowProblem | None:
+        """A free text cell: None when empty, refused when too long (never stored cut)."""
+        v = cell.strip()
+        if len(v) > MAX_TEXT:
+            return RowProblem(line, col, v, f"at most {MAX_TEXT} characters")
+        return v or None
+
     def parse(self, line: int, row: list[str]) -> ExamRow:
         if len(row) < self.width:
             row = row + [""] * (self.width - len(row))
@@ -342,51 +406,51 @@ class _ExamParser:
         if len(acc) > MAX_TEXT:
             problems = [RowProblem(line, "accession_number", acc,
                                    f"at most {MAX_TEXT} characters")]
-        texts: list[str | None] = []
-        for col, i in self.texts:
-            v = row[i].strip() if i >= 0 else ""
-            if not v:
-                texts.append(None)
-            elif col == "study_instance_uid" and not _UID_SHAPE.fullmatch(v):
-                try:
-                    texts.append(_UID.validate_python(v))
-                except ValidationError as exc:
-                    problems = (problems or []) + [RowProblem(
-                        line, col, v, exc.errors()[0]["msg"].removeprefix("Value error, "))]
-            elif col == "modality":
-                code, why = self.modality(v)
-                if why is not None:
-                    problems = (problems or []) + [RowProblem(line, col, v, why)]
-                texts.append(code)
-            elif col == "patient_id":
-                texts.append(v)  # only its keyed hash is stored, of the whole id
-            elif len(v) > MAX_TEXT:  # never stored cut short
+        # one cell after another (in the order of their problems), without a loop
+        u_at, m_at, s_at, r_at, p_at = self.text_at
+        uid: str | None = row[u_at].strip() if u_at >= 0 else ""
+        if not uid:
+            uid = None
+        elif not _UID_SHAPE.fullmatch(uid):
+            try:
+                uid = _UID.validate_python(uid)
+            except ValidationError as exc:
                 problems = (problems or []) + [RowProblem(
-                    line, col, v, f"at most {MAX_TEXT} characters")]
-                texts.append(None)
-            else:
-                texts.append(v)
+                    line, "study_instance_uid", uid,
+                    exc.errors()[0]["msg"].removeprefix("Value error, "))]
+        modality: str | None = row[m_at].strip() if m_at >= 0 else ""
+        if not modality:
+            modality = None
+        else:
+            code, why = self._modalities.get(modality) or self.modality(modality)
+            if why is not None:
+                problems = (problems or []) + [RowProblem(line, "modality", modality, why)]
+            modality = code
+        station = self._text(line, "station", row[s_at] if s_at >= 0 else "")
+        if isinstance(station, RowProblem):
+            problems, station = (problems or []) + [station], None
+        room = self._text(line, "room", row[r_at] if r_at >= 0 else "")
+        if isinstance(room, RowProblem):
+            problems, room = (problems or []) + [room], None
+        # only the keyed hash of the whole patient id is stored
+        patient = (row[p_at].strip() or None) if p_at >= 0 else None
         times: list[int | None] = [None] * 10
-        fromiso, tz = datetime.fromisoformat, self.tz
+        days, clock, seconds = self._days, self._clock, self.epoch_seconds
         for col, i, k in self.times:
             v = row[i]
             if not v or not (v := v.strip()):
                 continue
+            # the usual 'YYYY-MM-DDTHH:MM:SS[offset]': the day's epoch + the clock's seconds
+            base = days.get(v[:11] + v[19:])
+            if base is not None and (s := clock.get(v[11:19])) is not None:
+                times[k] = base + s
+                continue
             try:
-                try:
-                    t = fromiso(v)
-                except ValueError:
-                    t = _excel_time(v)
-                if t.tzinfo is None:
-                    if tz is None:
-                        raise ValueError(_NO_ZONE)
-                    t = t.replace(tzinfo=tz)
-                times[k] = int(t.timestamp())
+                times[k] = seconds(v)
             except (ValueError, OverflowError) as exc:
                 problems = (problems or []) + [RowProblem(line, col, v, str(exc))]
         if problems:
             raise _RowError(problems)
-        uid, modality, station, room, patient = texts
         return (acc, uid, modality, station, room, patient, self.source, *times)
 
 

@@ -213,3 +213,26 @@ def test_a_conflicting_writer_makes_the_batch_merge_again(server_store: SqlStore
     import_file(repo, f, "exams")
     exam = repo.exam("CT-9")
     assert calls == 2 and exam is not None and exam.minutes("wait") == 25
+
+
+def test_the_fast_row_builder_equals_the_plain_one(sqlite_store: SqlStore) -> None:
+    """Every value and the seal of ``_row_builder`` equal ``_built`` (derive + the seal text
+    of the table's columns), also for texts that look like JSON or Python (``None``,
+    ``null``, quotes, backslashes, Chinese) and rows with few or no times."""
+    repo = ImagingRepository(sqlite_store, tz=TZ)
+    plan = repo._plan()
+    assert plan is not None
+    local = bulk.LocalClock(repo.tz)
+    build = bulk._row_builder(plan, local, repo._patient_hash())
+    assert build is not None
+    rng = random.Random(5)
+    texts = [None, "None", "null", 'a "b" \\ c', "室 CT2", "None,null", "x" * 200]
+    for e in records(500, 3) + records(500, 4, sparse=True):
+        row: tuple[Any, ...] = (
+            e.accession_number, rng.choice([e.study_instance_uid, None]),
+            rng.choice([e.modality, None]), rng.choice(texts), rng.choice(texts),
+            rng.choice([e.patient_id, None, " P1 "]), rng.choice(["ris.csv", "None", None]),
+            *(None if t is None else int(t.timestamp()) for t in (
+                getattr(e, a) for a in EXAM_TIME_COLUMNS.values())))
+        hashed = row if row[5] is None else (*row[:5], repo.hasher.hash(row[5]), *row[6:])
+        assert build(row) == repo._built(hashed, plan, local), row
