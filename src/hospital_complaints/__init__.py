@@ -7,8 +7,9 @@ The public API is re-exported here; everything else is private by convention.
 >>> app.complaints.list_cases()           # doctest: +SKIP
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from .lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .app import App, bootstrap
@@ -199,15 +200,13 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 
+_exported, __dir__ = lazy_exports(__name__, _WHERE, globals())
+
+
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         return _version()
-    found = _WHERE.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(found[0], __package__), found[1])
-    globals()[name] = value
-    return value
+    return _exported(name)
 
 
 def _version() -> str:
@@ -220,9 +219,6 @@ def _version() -> str:
     globals()["__version__"] = found
     return found
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 
 __all__ = [

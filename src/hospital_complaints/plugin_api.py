@@ -13,8 +13,9 @@ it never reads the environment. See docs/hooks.md and docs/plugin-template.md.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .app import App, bootstrap
@@ -324,17 +325,8 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    found = _WHERE.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(found[0], __package__), found[1])
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 __all__ = [
     "COMMAND_BY_EVENT",
@@ -478,6 +470,7 @@ __all__ = [
     "hookimpl",
     "label",
     "lazy_command",
+    "lazy_exports",
     "load_json",
     "mask_dump",
     "mask_value",

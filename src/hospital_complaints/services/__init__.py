@@ -1,7 +1,8 @@
 """The service layer: the facade a host system calls, and the read models it returns."""
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .service import ComplaintService, build_service
@@ -18,16 +19,7 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    found = _WHERE.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(found[0], __package__), found[1])
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 __all__ = ["CaseSummary", "ComplaintService", "build_service", "masked_event", "summarize"]

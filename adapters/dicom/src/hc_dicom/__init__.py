@@ -4,8 +4,9 @@ DICOMweb QIDO-RS, the modality worklist and MPPS; viewer links; de-identified sh
 See docs/dicom.md. Entry point ``dicom = "hc_dicom.plugin"``.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hospital_complaints.plugin_api import lazy_exports
 
 if TYPE_CHECKING:
     from .links import EvidenceLink, evidence_links, viewer_url
@@ -30,17 +31,8 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    found = _WHERE.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(found[0], __package__), found[1])
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 __all__ = ["SOURCE_LABELS", "DicomSettings", "EvidenceLink", "QidoClient", "QidoSource",
            "QidoSync", "SyncReport", "build_query", "evidence_links", "viewer_url"]

@@ -6,8 +6,9 @@
 The mapping reference is ``docs/fhir.md``. Public names are re-exported here.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hospital_complaints.plugin_api import lazy_exports
 
 if TYPE_CHECKING:
     from .bundle import collection_bundle, read_json_or_ndjson, transaction_bundle, write_ndjson
@@ -64,17 +65,8 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    found = _WHERE.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(found[0], __package__), found[1])
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 __all__ = [
     "CaseImage",

@@ -12,6 +12,8 @@ from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from hospital_complaints.plugin_api import lazy_exports
+
 if TYPE_CHECKING:
     from .ack import Header, build_ack, read_header
     from .errors import Hl7InputError
@@ -57,13 +59,7 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    found = _WHERE.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(found[0], __package__), found[1])
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
 
 class _Package(ModuleType):
@@ -79,9 +75,6 @@ class _Package(ModuleType):
 
 sys.modules[__name__].__class__ = _Package
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 __all__ = [
     "DEFAULT_ZONE",

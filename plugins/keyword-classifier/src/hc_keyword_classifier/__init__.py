@@ -11,8 +11,9 @@ functions:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hospital_complaints.plugin_api import lazy_exports
 
 if TYPE_CHECKING:
     from hospital_complaints.plugin_api import Category, CategorySuggestion
@@ -41,17 +42,8 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    found = _WHERE.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(found[0], __package__), found[1])
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 
 def classify_text(

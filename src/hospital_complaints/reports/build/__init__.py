@@ -7,8 +7,9 @@ The names below are imported on first use, so that a plugin reading only the set
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ...lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .data import ReportData, ReportDefinition, ReportRequest, Unit, breakdown
@@ -27,14 +28,8 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(where, __name__), name)
-    globals()[name] = value
-    return value
-
+__getattr__, __dir__ = lazy_exports(__name__, {n: (m, n) for n, m in _WHERE.items()},
+                                   globals())
 
 __all__ = ["Bi", "CaseFact", "Chart", "Column", "FollowUpResult", "FollowUpSource", "Month",
            "ReferenceLine", "Report", "ReportData", "ReportDefinition", "ReportRequest",
