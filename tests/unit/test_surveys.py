@@ -225,6 +225,16 @@ def test_a_reported_exam_invites_its_patient_once_with_consent(where: Path | Non
         "already invited for this exam"
 
 
+def test_a_batch_that_ends_within_one_second_resumes_there(where: Path | None) -> None:
+    """Five reports signed in the same second, read two at a time: every one is invited
+    (the watermark keeps the accession, not only the second)."""
+    app = _app(His(), tmp_path=where, quiet_hours="", exam_triggers=frozenset({"report_final"}))
+    for i in range(5):
+        reported_exam(app, f"CT80{i}", NOW - timedelta(hours=1))
+    made = [app.surveys.run_exam_triggers(limit=2)["report_final"] for _ in range(4)]
+    assert made == [2, 2, 1, 0]
+
+
 def test_a_long_wait_invites_even_before_the_report_and_consent_is_required(
         where: Path | None) -> None:
     app = _app(His(consent=False), tmp_path=where, quiet_hours="",

@@ -126,8 +126,8 @@ class ImagingRecords(Protocol):
     def set_complaint_links(self, links: Iterable[ComplaintLink]) -> int: ...
     def exam(self, accession_number: str) -> ExamRecord | None: ...
     def exam_by_study(self, study_instance_uid: str) -> ExamRecord | None: ...
-    def exams_since(self, milestone: str, since_s: int,
-                    limit: int = 1000) -> list[ExamRecord]: ...
+    def exams_since(self, milestone: str, since_s: int, limit: int = 1000,
+                    after: str = "") -> list[ExamRecord]: ...
     def timeline(self, accession_number: str) -> list[TimelineEntry]: ...
     def exams_for_patient(self, patient_id: str, start: datetime,
                           end: datetime) -> list[ExamRecord]: ...
@@ -280,13 +280,15 @@ class InMemoryImagingRepository:
         exam = self.exam(accession_number)
         return [] if exam is None else timeline_of(exam)
 
-    def exams_since(self, milestone: str, since_s: int, limit: int = 1000) -> list[ExamRecord]:
+    def exams_since(self, milestone: str, since_s: int, limit: int = 1000,
+                    after: str = "") -> list[ExamRecord]:
         def at(e: ExamRecord) -> int | None:
             t: datetime | None = getattr(e, f"{milestone}_at")
             return int(t.timestamp()) if t is not None else None
 
         found = [(s, e.accession_number, e) for e in self._exams.values()
-                 if (s := at(e)) is not None and s > since_s]
+                 if (s := at(e)) is not None
+                 and (s > since_s or (s == since_s and e.accession_number > after))]
         return [e for _s, _a, e in sorted(found, key=lambda x: (x[0], x[1]))[:limit]]
 
     def exams_for_patient(self, patient_id: str, start: datetime,

@@ -197,14 +197,17 @@ class SurveyService:
         target = self.app.settings.imaging.target_wait_min
         for trigger in sorted(self.settings.exam_triggers):
             milestone, key = EXAM_WATERMARKS[trigger]
-            mark = self.app.locks.watermark(key)
-            since = int(mark) if mark else int(self._now().timestamp()) - 86_400
-            exams = self.app.imaging.repo.exams_since(milestone, since, limit)
+            # the watermark is "seconds accession" of the last exam scanned (an older one
+            # holds the seconds only), so a batch that stops within one second resumes there
+            mark = (self.app.locks.watermark(key) or "").split(" ", 1)
+            since = int(mark[0]) if mark[0] else int(self._now().timestamp()) - 86_400
+            after = mark[1] if len(mark) > 1 else ""
+            exams = self.app.imaging.repo.exams_since(milestone, since, limit, after)
             n = 0
-            top = since
+            top = (since, after)
             for exam in exams:
                 at = getattr(exam, f"{milestone}_at")
-                top = max(top, int(at.timestamp()))
+                top = max(top, (int(at.timestamp()), exam.accession_number))
                 if trigger == "long_wait":
                     wait = exam.minutes("wait")
                     if wait is None or wait <= target:
@@ -214,7 +217,8 @@ class SurveyService:
                 if self.invite_for_exam(exam.accession_number, trigger,
                                         exam.modality).invitation is not None:
                     n += 1
-            self.app.locks.set_watermark(key, str(top), self._now().timestamp())
+            self.app.locks.set_watermark(key, f"{top[0]} {top[1]}".rstrip(),
+                                         self._now().timestamp())
             made[trigger] = n
         return made
 

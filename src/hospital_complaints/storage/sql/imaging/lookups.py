@@ -33,13 +33,17 @@ class ImagingLookups(ImagingTuning):
         exam = self.exam(accession_number)
         return [] if exam is None else timeline_of(exam)
 
-    def exams_since(self, milestone: str, since_s: int, limit: int = 1000) -> list[ExamRecord]:
+    def exams_since(self, milestone: str, since_s: int, limit: int = 1000,
+                    after: str = "") -> list[ExamRecord]:
         """Exams whose ``milestone`` (``final``, ``started`` ...) came after ``since_s`` (UTC
-        epoch seconds), in that milestone's order: a job's incremental scan."""
+        epoch seconds), or in that second with an accession number after ``after``, in
+        (time, accession) order: a job's incremental scan, which resumes exactly where a
+        batch that ended within one second stopped."""
         e = self.exams
         col = e.c[f"{milestone}_s"]
+        later = sa.or_(col > since_s, sa.and_(col == since_s, e.c.accession_number > after))
         with self._read() as conn:
-            rows = conn.execute(sa.select(e).where(col > since_s)
+            rows = conn.execute(sa.select(e).where(later)
                                 .order_by(col, e.c.accession_number).limit(limit)).all()
         return [self._record(r._mapping) for r in rows]
 
