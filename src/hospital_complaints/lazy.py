@@ -4,7 +4,8 @@ command line's start) does not load every layer behind its public names.
 >>> __getattr__, __dir__ = lazy_exports(__name__, {"App": (".app", "App")}, globals())
 
 ``where`` maps each public name to ``(module, attribute)``; a relative module is resolved
-against the module's ``__package__`` (the package itself, or a plain module's package). A name, once imported, is kept in the package's namespace.
+against the module's ``__package__`` (the package itself, or a plain module's package).
+A name, once imported, is kept in the module's namespace.
 """
 
 from __future__ import annotations
