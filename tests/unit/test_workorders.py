@@ -168,6 +168,15 @@ def test_a_work_order_returned_or_rerouted_ends_local_handling(where: Path | Non
     act(app, third, "record_platform_decision", kind="dispute", approved=False,
         note="维持派单")
     assert app.complaints.get(third).state is CaseState.REGISTERED
+    # the report's fold of the stored rows (no decryption) sees the same endings
+    from hospital_complaints.reports.build.facts import fact_from_case, fold_events
+
+    for r in (ref, other, third):
+        case = app.complaints.get(r)
+        folded = fold_events(r, case.events, app.clock.now())
+        assert folded == fact_from_case(case, app.clock.now()), r
+    assert fold_events(ref, app.complaints.get(ref).events, app.clock.now()).outcome == \
+        "referred"
 
 
 def test_work_order_commands_refuse_an_ordinary_complaint(where: Path | None) -> None:

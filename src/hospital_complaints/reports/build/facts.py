@@ -44,9 +44,16 @@ KNOWN_VERSIONS: dict[str, frozenset[int]] = {
         "finding_recorded", "action_planned", "action_progress_recorded", "action_verified",
         "responded", "follow_up_recorded", "follow_up_waived", "closed", "withdrawn",
         "referred", "reopened", "deadline_extended", "work_order_replied", "callback_recorded",
-        "work_order_redone", "work_order_signed", "platform_decision_recorded", "merged_into",
-        "merge_undone")}
+        "work_order_redone", "work_order_signed", "work_order_returned",
+        "platform_decision_recorded", "merged_into", "merge_undone")}
 KNOWN_VERSIONS["declined"] = frozenset({1, 2})
+#: event types that change nothing a report counts (their rows still carry the state)
+IGNORED = frozenset({
+    "investigation_started", "team_member_added", "evidence_added", "exam_linked",
+    "communication_logged", "attachment_added", "deadline_alert", "cluster_alert",
+    "identity_revealed", "identity_reveal_refused", "attachment_viewed",
+    "attachment_view_refused", "reroute_requested", "dispatch_disputed",
+    "extension_requested", "supervision_recorded", "case_absorbed"})
 
 _FINISHED = frozenset(s.value for s in FINISHED_ACTION_STATUSES)
 _OPEN = frozenset(s.value for s in OPEN_STATES)
@@ -254,8 +261,9 @@ class FactFolder:
             self.stopped = True
             return
         known = KNOWN_VERSIONS.get(event_type)
-        if known is not None and version not in known:
-            raise UnknownVersion(f"{event_type}/{version}")
+        if (known is None and event_type not in IGNORED) or \
+                (known is not None and version not in known):
+            raise UnknownVersion(f"{event_type}/{version}")  # a type or version not read here
         before = self._state
         if to_state is None:
             to_state = (CaseState.REGISTERED.value if not self._n
@@ -319,8 +327,9 @@ class FactFolder:
             v["follow_up_waived"] = True
         elif t == "closed":
             v["closed_at"] = at
-        elif t in ("withdrawn", "referred", "declined"):
+        elif t in ("withdrawn", "referred", "declined", "work_order_returned"):
             v["outcome"] = {"withdrawn": OutcomeKind.WITHDRAWN, "referred": OutcomeKind.REFERRED,
+                            "work_order_returned": OutcomeKind.REFERRED,  # 退回 the platform
                             "declined": OutcomeKind.NOT_ACCEPTED}[t].value
             v["closed_at"] = at
         elif t == "platform_decision_recorded":
