@@ -361,3 +361,20 @@ def test_a_plugin_job_runs_in_the_worker_and_its_failure_is_reported(tmp_path: P
     result = run_cli(app, "worker", "--once", "--jobs", "poll-12345,broken")
     assert result.exit_code == 1 and "ZeroDivisionError" in result.stderr
     assert "Traceback" not in result.output
+
+
+class Quoting(RecordingTransport):
+    """A transport whose error quotes what it was sending (an SMTP or SMS gateway does)."""
+
+    def deliver(self, delivery: Any) -> None:
+        raise RuntimeError("550 mailbox zhang.san@example.org full; 13812345678 unreachable")
+
+
+def test_a_transport_error_kept_in_the_outbox_has_addresses_and_numbers_masked(
+        where: Path | None) -> None:
+    app = _app(Quoting("quoting"), tmp_path=where, max_attempts=1)
+    app.complaints.register(complaint_draft(), actor="clerk")
+    deliver(app)
+    (dead, *_) = app.notifications.failed()
+    assert dead.last_error == ("RuntimeError: 550 mailbox z***@example.org full; "
+                               "138****5678 unreachable")

@@ -8,6 +8,7 @@ Storage encrypts the same marked fields at rest.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,6 +47,23 @@ def mask_value(kind: MaskKind, value: str) -> str:
         user, _, host = value.partition("@")
         return (user[:1] + "***@" + host) if host else "***"
     return "***"
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: a phone or id number: 7 or more digits in a row, or grouped as phones are (+86 138 1234 5678)
+_DIGITS = re.compile(r"\+?\d{7,}[\dXx]?|\+?\d{1,4}(?:[ -]\d{3,4}){2,3}")
+
+
+def mask_text(text: str) -> str:
+    """Free text from outside (a transport's error, a remote server's answer) with anything
+    that looks like an e-mail address or a phone/id number masked, for texts kept or shown
+    where personal data must not be.
+
+    >>> mask_text("550 mailbox wb@example.org full; sms to 13812345678 refused")
+    '550 mailbox w***@example.org full; sms to 138****5678 refused'
+    """
+    text = _EMAIL.sub(lambda m: mask_value("email", m.group()), text)
+    return _DIGITS.sub(lambda m: mask_value("phone", re.sub(r"[ -]", "", m.group())), text)
 
 
 def personal_fields(model: type[BaseModel]) -> dict[str, Personal]:

@@ -29,6 +29,7 @@ from ..domain.notifications import (
     Recipient,
     wants,
 )
+from ..domain.personal import mask_text
 from ..domain.taxonomy import ComplaintKind
 from ..domain.views import masked_event
 from ..errors import FieldProblem, InvalidInput, NotFound
@@ -146,9 +147,10 @@ class NotificationService:
     def _failed(self, row: QueuedDelivery, notifier: Notifier | None, exc: Exception,
                 owner: str, result: DispatchResult, *, permanent: bool) -> None:
         attempt = row.attempts + 1
-        # the text may quote what was sent; keep the exception's type and its first line,
-        # and never log it (the outbox shows it to staff who may see the queue)
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        # the text may quote what was sent: keep the exception's type and its first line with
+        # addresses and numbers masked, and never log it (the outbox shows it to staff)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        error = f"{type(exc).__name__}: {mask_text(first)}"
         dead = permanent or attempt >= self.max_attempts(notifier)
         retry_at = None if dead else self._now_s() + self.backoff.delay(attempt, self._rng)
         self.queue.failed(row.id, owner, error, retry_at_s=retry_at)
