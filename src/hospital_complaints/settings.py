@@ -119,7 +119,7 @@ class SurveySettings(_Section):
     dir: Path | None = None
     link_days: int = Field(default=14, ge=1, le=365)
     quiet_hours: str = Field(default="21:00-08:00",
-                             pattern=r"^(|[0-2]\d:[0-5]\d-[0-2]\d:[0-5]\d)$")
+                             pattern=r"^(|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$")
     exam_questionnaire: str = "post-exam"
     case_questionnaire: str = "follow-up"
     exam_triggers: frozenset[str] = frozenset({"report_final", "long_wait"})

@@ -67,6 +67,7 @@ def test_file_then_environment(tmp_path: Path) -> None:
     ({"HC_DB_TABLE_PREFIX": "Drop Table"}, ("HC_DB_TABLE_PREFIX",)),
     ({"HC_ATTACHMENT_MAX_BYTES": "lots"}, ("HC_ATTACHMENT_MAX_BYTES",)),
     ({"HC_TIMEZONE": "Moon/Base"}, ("HC_TIMEZONE", "Moon/Base")),
+    ({"HC_SURVEY_QUIET_HOURS": "24:00-08:00"}, ("HC_SURVEY_QUIET_HOURS", "24:00-08:00")),
 ])
 def test_bad_values_name_the_variable_in_both_languages(env: dict[str, str],
                                                         needles: tuple[str, ...]) -> None:

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
 from hospital_complaints.testing import complaint_draft
 
 PDF = b"%PDF-1.4\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 2000 + b"%%EOF\n"
@@ -38,9 +37,6 @@ def test_an_upload_is_stored_encrypted_and_read_back_audited(
     listed = served.client.get(f"/v1/cases/{ref}/attachments", headers=officer).json()
     assert [a["sha256"] for a in listed["attachments"]] == [attachment["sha256"]]
 
-    if not hasattr(app.complaints, "read_attachment"):
-        pytest.skip("this core has no ComplaintService.read_attachment yet (audited "
-                    "download); the endpoint answers 501 until it does")
     download = served.client.get(f"/v1/cases/{ref}/attachments/{attachment['sha256']}",
                                  params={"purpose": "核对检查单"}, headers=officer)
     assert download.status_code == 200, download.text

@@ -129,3 +129,16 @@ def test_the_json_intake_for_mini_programs(service: Any) -> None:
     bad = service.client.post("/v1/public/complaints", json={"subject": "x"},
                               headers={"Accept-Language": "en"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "message"
+
+
+def test_a_case_merged_into_another_shows_as_finished(service: Any) -> None:
+    """并单: the patient's case goes on in another one; its page no longer shows deadlines
+    that will never move."""
+    first, second = (service.client.post("/v1/public/complaints", json={
+        "subject": "CT 等待", "message": f"第{i}次反映排队太久"}).json() for i in (1, 2))
+    service.app.workorders.merge(first["reference"], second["reference"], reason="同一诉求",
+                                 actor="clerk")
+    status = service.client.get(f"/v1/public/status/{second['status_token']}").json()
+    assert status["finished"] is True and status["next_deadline"] is None
+    assert service.client.get(
+        f"/v1/public/status/{first['status_token']}").json()["finished"] is False

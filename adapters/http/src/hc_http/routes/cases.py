@@ -266,7 +266,7 @@ def build(inputs: InputSchemas) -> APIRouter:
     @router.get("/v1/cases/{reference}/attachments/{sha256}", operation_id="download_attachment",
                 summary="Download an attachment (audited)", tags=["attachments"],
                 response_class=StreamingResponse,
-                responses={**problems(*AUTHENTICATED, 501), 200: {
+                responses={**problems(*AUTHENTICATED), 200: {
                     "description": "The file, as uploaded",
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}})
     def download(reference: Reference, request: Request, caller: Caller,
@@ -278,13 +278,8 @@ def build(inputs: InputSchemas) -> APIRouter:
         ctx = context(request)
         caller.require("attachments:read")
         case = load_case(ctx, caller, reference)
-        read: Callable[..., tuple[Attachment, Any]] | None = getattr(
-            ctx.app.complaints, "read_attachment", None)
-        if read is None:
-            raise Problem("not-implemented", "this version of hospital-complaints cannot read "
-                          "attachments back yet (ComplaintService.read_attachment is missing)",
-                          "当前版本的 hospital-complaints 尚不支持读取附件")
-        attachment, chunks = read(case.reference, sha256, caller.viewer, purpose)
+        attachment, chunks = ctx.app.complaints.read_attachment(case.reference, sha256,
+                                                                caller.viewer, purpose)
         headers = {"Content-Disposition": _disposition(attachment.filename or "attachment")}
         if attachment.size_bytes is not None:
             headers["Content-Length"] = str(attachment.size_bytes)

@@ -24,9 +24,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from hospital_complaints.plugin_api import (
     Case,
-    CaseState,
     InvalidInput,
     NotFound,
+    case_deadlines,
     label,
     parse,
 )
@@ -45,7 +45,6 @@ from .common import PROBLEM_REF, problems
 
 ACTOR = "public:web_form"
 CHANNEL = "web_form"
-FINISHED = {CaseState.CLOSED, CaseState.WITHDRAWN, CaseState.REFERRED}
 PUBLIC_MILESTONES = ("acknowledge", "respond", "close", "follow_up")
 Token = Annotated[str, Path(min_length=1, max_length=64, description="the status token "
                                                                      "given at intake")]
@@ -236,12 +235,12 @@ def _status(ctx: HttpContext, token: str) -> PublicStatus | None:
                         state=case.state.value, state_zh=state.zh,
                         state_en=state.en, received_at=case.complaint.received_at,
                         next_deadline=due, next_milestone=milestone,
-                        finished=case.state in FINISHED)
+                        finished=not case.is_open)
 
 
 def _next_deadline(ctx: HttpContext, case: Case) -> tuple[str | None, datetime | None]:
     """The earliest deadline of a milestone the patient is told about and not yet reached."""
-    if case.state in FINISHED:
+    if not case.is_open:  # closed, withdrawn, referred, not accepted, merged (并单)
         return None, None
     reached = {
         "acknowledge": case.acknowledged_at is not None,
@@ -249,7 +248,9 @@ def _next_deadline(ctx: HttpContext, case: Case) -> tuple[str | None, datetime |
         "close": case.closed_at is not None,
         "follow_up": case.follow_up is not None or case.follow_up_waived is not None,
     }
-    pending = [(d.due, d.milestone) for d in ctx.app.deadlines.for_case(case.reference)
+    deadlines = ctx.app.deadlines
+    pending = [(d.due, d.milestone)
+               for d in case_deadlines(deadlines.policy(), case, deadlines.calendars)
                if d.milestone in PUBLIC_MILESTONES and not reached[d.milestone]]
     if not pending:
         return None, None
