@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from hospital_complaints.plugin_api import ExamEvent, ExamEventType
 from hospital_complaints.testing import run_cli
+from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from hc_dicom.mpps.scp import MppsScp
@@ -207,3 +208,34 @@ def test_the_raw_messages_are_encrypted_and_tampering_shows_in_audit_verify(
     bad = run_cli(app, "audit", "verify")
     assert bad.exit_code != 0
     assert "dicom_mpps_messages row 1: its content does not match its hash" in bad.output
+
+
+def test_a_message_with_a_broken_element_is_rejected_and_kept(tmp_path: Any,
+                                                               app_for: Any) -> None:
+    """A value of the wrong length (a US element of 3 bytes) shows only when pydicom reads
+    it: the message is still answered (0x0107, not "send it again") and kept raw."""
+    import io
+    import struct
+
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filereader import read_dataset
+    from pydicom.filewriter import write_dataset
+    from pydicom.uid import ImplicitVRLittleEndian
+
+    from hc_dicom.mpps.store import Incoming
+
+    ds = Dataset()
+    ds.PerformedProcedureStepStatus = "IN PROGRESS"
+    buf = DicomBytesIO()
+    buf.is_little_endian, buf.is_implicit_VR = True, True
+    write_dataset(buf, ds)
+    raw = buf.getvalue() + struct.pack("<HHI", 0x0028, 0x0010, 3) + b"\x01\x02\x03"
+    decoded = read_dataset(io.BytesIO(raw), is_implicit_VR=True, is_little_endian=True)
+    store = MppsStore(app_for(tmp_path))
+    answer = store.accept(Incoming(operation="N-CREATE", sop_instance_uid=generate_uid(),
+                                   calling_ae="CT2", raw=raw,
+                                   transfer_syntax=str(ImplicitVRLittleEndian),
+                                   dataset=decoded))
+    assert answer.status == 0x0107 and "could not be read" in (answer.comment or "")
+    (kept,) = store.messages()
+    assert kept.disposition == "rejected" and kept.raw == raw

@@ -25,6 +25,7 @@ import base64
 import hashlib
 import json
 import logging
+import struct
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import sqlalchemy as sa
 from hospital_complaints.plugin_api import ExamEvent
 from pydantic import TypeAdapter
 from pydicom.dataset import Dataset
+from pydicom.errors import BytesLengthException
 from pydicom.uid import generate_uid
 
 from .. import provenance
@@ -210,8 +212,10 @@ class MppsStore:
             return Answer(SUCCESS, "applied", uid), reading, key
         except DicomInputError as exc:
             return Answer(exc.status, "rejected", uid, exc.en), None, None
-        except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as exc:
-            # pydicom reads lazily: a broken element shows only when it is used
+        except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError,
+                IndexError, OverflowError, struct.error, BytesLengthException) as exc:
+            # pydicom reads lazily: a broken element (a value of the wrong length ...) shows
+            # only when it is used; the message is still kept and answered
             return Answer(ATTRIBUTE_LIST_ERROR, "rejected", uid,
                           f"the attribute list could not be read ({type(exc).__name__})"), \
                 None, None
