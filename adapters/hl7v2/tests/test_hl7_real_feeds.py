@@ -295,16 +295,11 @@ def test_a_broken_profile_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_later_date_only_message_keeps_the_stored_time_of_that_day(
         sql_store: object) -> None:
-    """Across messages (the core's merge): needs the core's ExamEvent to carry the time's
-    precision (``occurred_at_date_only``); skipped, and said, with a core without it."""
-    from hospital_complaints.plugin_api import ExamEvent
-
+    """Across messages: the core's merge keeps a stored time of that day when a later
+    message gives only the date (``ExamEvent.occurred_at_date_only``)."""
     from hc_hl7v2 import SqlSink
     from hc_hl7v2.backfill import import_messages
 
-    if "occurred_at_date_only" not in ExamEvent.model_fields:
-        pytest.skip("the core's ExamEvent has no occurred_at_date_only (see docs/hl7v2.md, "
-                    "Not yet)")
     opts = with_profile(fields={"accession_number": ["OBR-20"]})
     orc = b"ORC|NW|55012^CERNER|||SC||||20251029"
     precise = feeds.cerner_order("P1").replace(  # completed at 09:15

@@ -114,9 +114,8 @@ class Hl7Event(NamedTuple):
             "scheduled_start": scheduled, "study_instance_uid": uid, "placer_order": placer,
             "filler_order": filler, "patient_id": patient, "modality": modality,
             "station": station, "room": room, "source": SOURCE, "source_message_id": cid}
-        if _PRECISION_FIELDS:  # the core records date-only times (hc_hl7v2 works without)
-            for name in _PRECISION_FIELDS:
-                values[name] = name.removesuffix("_date_only") in date_only
+        for name in _PRECISION_FIELDS:  # which times were given as a date only
+            values[name] = name.removesuffix("_date_only") in date_only
         if _TRUSTED_OK and len(accession) <= 200 and (  # the core's limit for every text
                 placer is None or len(placer) <= 200) and (
                 filler is None or len(filler) <= 200) and (
@@ -148,9 +147,8 @@ class _Unfit(Exception):
 
 _OPTIONAL_TEXTS = frozenset({"placer_order", "filler_order", "patient_id", "station", "room",
                              "study_instance_uid", "modality"})
-# fields a core with time precision has (see the report's proposed patch): set when present
-_PRECISION_FIELDS = tuple(n for n in ("occurred_at_date_only", "scheduled_start_date_only")
-                          if n in ExamEvent.model_fields)
+#: the core's flags of a time given as a date only (its merge keeps a stored time that day)
+_PRECISION_FIELDS = ("occurred_at_date_only", "scheduled_start_date_only")
 
 
 _FIELDS_SET: set[str] = set(ExamEvent.model_fields)  # copied per event, never changed
@@ -531,10 +529,9 @@ def _compile_event(resolved: _Resolved, group: _Group, spec: _Spec) -> _EventFn:
              "    " + " = ".join(f"v{k}" for k in range(len(spec))) + " = None"]
     lines += ["    " + line for line in _value_blocks(resolved, lambda k: f"v{k}")]
     tail = _EVENT_TAIL
-    if _PRECISION_FIELDS:  # a core that records date-only times: set them too, in order
-        extra = "".join(f", {name!r}: {name.removesuffix('_date_only')!r} in date_only"
-                        for name in _PRECISION_FIELDS)
-        tail = tail.replace("'source_message_id': cid}", f"'source_message_id': cid{extra}}}")
+    extra = "".join(f", {name!r}: {name.removesuffix('_date_only')!r} in date_only"
+                    for name in _PRECISION_FIELDS)  # the date-only flags, in field order
+    tail = tail.replace("'source_message_id': cid}", f"'source_message_id': cid{extra}}}")
     lines += ["    " + line for line in tail.strip("\n").splitlines()]
     trusted = _TRUSTED_OK
     namespace: dict[str, Any] = {
