@@ -393,6 +393,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="with --db: measure again on data an earlier run loaded")
     args = parser.parse_args(argv)
+    if not args.skip_duckdb:
+        try:
+            import duckdb  # noqa: F401 - checked before the long load, not after it
+        except ImportError:
+            sys.exit("this benchmark compares with DuckDB: pip install duckdb "
+                     "(or run it with --skip-duckdb)")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         url = args.db or f"sqlite:///{workdir / 'bench.db'}"

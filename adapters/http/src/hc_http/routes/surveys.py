@@ -115,7 +115,7 @@ def build() -> APIRouter:
         except SurveyLinkError as exc:
             return _closed(ctx, request, chosen, exc)
         except InvalidInput as exc:
-            _invitation, q = ctx.app.surveys.open(token)
+            _invitation, q = await run_in_threadpool(ctx.app.surveys.open, token)
             form = _form(q, chosen)
             texts = {i.link_id: i.text for i in form.items}
             bad = {p.field for p in exc.problems}
