@@ -22,7 +22,7 @@ from ..clock import zone
 from ..domain import workflow
 from ..domain.case import Case
 from ..domain.commands import Command
-from ..domain.taxonomy import CaseState
+from ..domain.taxonomy import CaseState, Channel
 from ..domain.workorder_commands import (
     AbsorbCase,
     MergeInto,
@@ -171,7 +171,10 @@ class WorkOrderService:
         open work orders not yet replied. Returns how many were recorded."""
         now = now or self.app.clock.now()
         recorded = 0
-        for case in self.app.complaints.iter_cases(open_only=True):
+        from .service import CaseFilter
+
+        hotline = CaseFilter(channel=Channel.HOTLINE_PLATFORM.value)  # selected in the store
+        for case in self.app.complaints.iter_cases(open_only=True, filters=hotline):
             if not is_work_order(case) or case.merged_into is not None:
                 continue
             wo = work_order_of(case)
@@ -198,7 +201,14 @@ class WorkOrderService:
         tz = zone(self.app.settings.timezone)
         a = datetime.combine(start, time(0), tz)
         b = datetime.combine(end + timedelta(days=1), time(0), tz)
-        return rates_by_unit(self.app.complaints.iter_cases(), self.profile_for,
+        from .service import CaseFilter
+
+        # the store selects the hotline's cases of those days (a day's margin either side for
+        # the listing's date column); rates_by_unit keeps the exact instants
+        window = CaseFilter(channel=Channel.HOTLINE_PLATFORM.value,
+                            received_from=start - timedelta(days=1),
+                            received_to=end + timedelta(days=1))
+        return rates_by_unit(self.app.complaints.iter_cases(filters=window), self.profile_for,
                              self.app.deadlines.calendars, a, b, self.definitions,
                              self.app.clock.now())
 
