@@ -14,6 +14,7 @@ import pytest
 from hospital_complaints.clock import FixedClock
 from hospital_complaints.domain.imaging import ExamEvent
 from hospital_complaints.domain.notifications import Backoff
+from hospital_complaints.errors import PluginError
 from hospital_complaints.plugins import hookimpl
 from hospital_complaints.settings import NotificationSettings, Settings
 from hospital_complaints.testing import (
@@ -361,6 +362,14 @@ def test_a_plugin_job_runs_in_the_worker_and_its_failure_is_reported(tmp_path: P
     result = run_cli(app, "worker", "--once", "--jobs", "poll-12345,broken")
     assert result.exit_code == 1 and "ZeroDivisionError" in result.stderr
     assert "Traceback" not in result.output
+
+    class Twin:
+        @hookimpl
+        def hc_register_jobs(self, register: Any) -> None:
+            register(Job("poll-12345", 60, lambda: "again"))
+
+    with pytest.raises(PluginError, match="Job name 'poll-12345' is registered twice: by"):
+        _app(Poller(), Twin()).worker(jobs={"poll-12345"})
 
 
 class Quoting(RecordingTransport):

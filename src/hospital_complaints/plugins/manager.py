@@ -280,19 +280,7 @@ class HCPluginManager:
         """Scheduled jobs plugins provide to the worker (``hc_register_jobs``), by name."""
         from .types import Job
 
-        found: dict[str, Job] = {}
-        for plugin, caller in self._each("hc_register_jobs"):
-            def register(job: Any, _plugin: str = plugin) -> None:
-                if not isinstance(job, Job):
-                    raise PluginError(f"plugin {_plugin!r} registered {type(job).__name__} "
-                                      "through hc_register_jobs; expected Job")
-                if job.name in found:
-                    raise PluginError(f"job {job.name!r} is registered twice",
-                                      f"后台任务 {job.name!r} 被重复注册")
-                found[job.name] = job
-
-            caller(register=register, app=app)
-        return found
+        return self._collect("hc_register_jobs", Job, key="name", app=app)
 
     def exam_contact(self, accession_number: str, app: Any = None) -> ExamContact | None:
         """The first plugin's answer to ``hc_exam_contact`` (``None``: nobody knows)."""
@@ -371,7 +359,11 @@ class HCPluginManager:
 
         return self._collect("hc_register_settings", PluginSettings)
 
-    def _collect(self, hook_name: str, kind: Any, **extra: Any) -> dict[str, Any]:
+    def _collect(self, hook_name: str, kind: Any, key: str = "id",
+                 **extra: Any) -> dict[str, Any]:
+        """What plugins register through ``hook_name``, by ``key`` (``id``; a job's
+        ``name``): each must be a ``kind``, and a key registered twice is an error naming
+        both plugins."""
         found: dict[str, Any] = {}
         owners: dict[str, str] = {}
         for plugin, caller in self._each(hook_name):
@@ -381,10 +373,10 @@ class HCPluginManager:
                         f"plugin {_plugin!r} registered {type(item).__name__} through "
                         f"{hook_name}; expected {kind.__name__}"
                     )
-                item_id = str(getattr(item, "id", ""))
+                item_id = str(getattr(item, key, ""))
                 if item_id in found:
                     raise PluginError(
-                        f"{kind.__name__} id {item_id!r} is registered twice: by "
+                        f"{kind.__name__} {key} {item_id!r} is registered twice: by "
                         f"{owners[item_id]!r} and by {_plugin!r}",
                         f"{kind.__name__} 标识 {item_id!r} 被重复注册",
                     )
