@@ -26,7 +26,11 @@ def lazy_exports(package: str, where: Mapping[str, tuple[str, str]],
         found = where.get(name)
         if found is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(import_module(found[0], anchor), found[1])
+        module = import_module(found[0], anchor)
+        try:
+            value = getattr(module, found[1])
+        except AttributeError:  # a submodule not imported yet (``.domain`` -> ``taxonomy``)
+            value = import_module(f"{module.__name__}.{found[1]}")
         namespace[name] = value
         return value
 
