@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hospital_complaints.plugin_api import (
-    CaseFilter,
     ConcurrencyConflict,
     HospitalComplaintsError,
     InvalidInput,
@@ -133,12 +132,11 @@ class Taker:
         case: Case | None = None
         if row is not None:
             case = self.app.complaints.get(row.reference)
-        else:
-            for candidate in self.app.complaints.iter_cases(filters=CaseFilter(channel=CHANNEL)):
-                c = candidate.complaint
-                if c.external_id == ticket and c.transferred_from == self.m.platform:
-                    case = candidate
-                    break
+        else:  # taken before this connector kept its ticket table: the intake's key
+            with self.app.unit_of_work() as uow:
+                ref = uow.cases.find_by_idempotency_key(f"{self.m.platform}:{ticket}")
+            if ref is not None:
+                case = self.app.complaints.get(ref)
         if case is None:
             name = self.m.fields.ticket
             raise RecordError("ticket", name, f"no work order {ticket!r} of platform "
