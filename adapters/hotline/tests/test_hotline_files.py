@@ -118,7 +118,8 @@ def test_export_replies_in_the_platforms_layout(tmp_path: Path) -> None:
                        "院内编号"]
     assert [r[0] for r in rows[1:]] == ["QC-E-0001", "QC-E-0002"]
     assert rows[1][1] == "2026-11-20 09:00:00" and rows[1][3:5] == ["TEL", "2"]
-    assert rows[1][2] == "'=已致歉，并调整排班"  # never a formula
+    assert rows[1][2] == "=已致歉，并调整排班"  # the reply as written ...
+    assert ws.cell(row=2, column=3).data_type == "s"  # ... and a text cell, never a formula
     assert rows[1][6] == a and rows[2][6] == a
 
     csv_out = tmp_path / "replies.csv"
@@ -126,6 +127,7 @@ def test_export_replies_in_the_platforms_layout(tmp_path: Path) -> None:
             "--from", "2026-11-19", "--to", "2026-11-20", "--encoding", "gb18030")
     lines = csv_out.read_text(encoding="gb18030").splitlines()
     assert lines[0].startswith("工单编号,办结时间") and len(lines) == 3
+    assert ",'=已致歉，并调整排班," in lines[1]  # CSV is untyped: a formula character is guarded
 
     wrong = run_cli(app, "hotline", "export-replies", str(csv_out), "--mapping", str(EXAMPLE),
                     "--from", "2026-11-20", "--to", "2026-11-19")

@@ -210,7 +210,8 @@ def replies(app: App, m: Mapping, start: date, end: date) -> list[ReplyRow]:
 
 
 def _safe_cell(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (outside text: the reply)."""
+    """A CSV cell a spreadsheet will not run as a formula (outside text: the reply). XLSX
+    needs no such prefix: its cells are typed (see :func:`export_replies`)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
@@ -235,7 +236,7 @@ def export_replies(app: App, connector: Connector, start: date, end: date, out: 
             value: Any = getattr(r, source)
             if isinstance(value, datetime):
                 value = format_time(value, m, layout.time_format)
-            line.append(_safe_cell(str(value)))
+            line.append(str(value))
         table.append(line)
     tmp = out.with_name(out.name + ".part")
     try:
@@ -248,10 +249,13 @@ def export_replies(app: App, connector: Connector, start: date, end: date, out: 
             ws.title = (layout.sheet or "答复")[:31]
             for line in table:
                 ws.append(line)
+                for cell in ws[ws.max_row]:  # a reply that starts with "=" stays text
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        cell.data_type = "s"
             book.save(tmp)
-        else:
+        else:  # the text as written, except a leading formula character (CSV is untyped)
             with tmp.open("w", encoding=encoding, newline="") as f:
-                csv.writer(f).writerows(table)
+                csv.writer(f).writerows([[_safe_cell(c) for c in line] for line in table])
         tmp.replace(out)
     except (OSError, UnicodeEncodeError) as exc:
         tmp.unlink(missing_ok=True)
