@@ -321,3 +321,12 @@ def test_hundredths_of_minutes_equal_rounding() -> None:
     rng = random.Random(3)
     for d in [*range(-200_000, 200_000), *(rng.randrange(-10**10, 10**10) for _ in range(10**5))]:
         assert hundredths(d) / 100 == round(d / 60, 2), d
+
+
+def test_the_fast_patient_hash_equals_the_hasher() -> None:
+    from hospital_complaints.correlation.records import PatientHasher
+
+    hasher = PatientHasher([b"k1", b"k2"])
+    fast = hasher.fast()
+    for pid in ("P0012345", " P0012345 ", "病人 甲", "x" * 300):
+        assert fast(pid) == hasher.hash(pid)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -232,6 +232,18 @@ class PatientHasher:
 
     def hash(self, patient_id: str) -> str:
         return hmac.digest(self._keys[0], patient_id.strip().encode("utf-8"), "sha256").hex()
+
+    def fast(self) -> Callable[[str], str]:
+        """:meth:`hash` for many ids: the keyed state made once and copied per id (a bulk
+        import hashes a million)."""
+        keyed = hmac.new(self._keys[0], digestmod="sha256")
+
+        def hash_id(patient_id: str) -> str:
+            h = keyed.copy()
+            h.update(patient_id.strip().encode("utf-8"))
+            return h.hexdigest()
+
+        return hash_id
 
     def candidates(self, patient_id: str) -> list[str]:
         return [hmac.digest(k, patient_id.strip().encode("utf-8"), "sha256").hex()

@@ -26,7 +26,6 @@ unique-key conflict) is done again, then finding it stored and merging it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -57,8 +56,6 @@ BULK_MIN_ROWS = 50_000
 #: page cache of the connection during a load into SQLite (the default is 2 MB)
 SQLITE_LOAD_CACHE_KIB = 262_144
 _ATTEMPTS = 3
-_TRANS_36 = bytes(x ^ 0x36 for x in range(256))
-_TRANS_5C = bytes(x ^ 0x5C for x in range(256))
 _NO_PARTS = (None, None, None, None)
 #: the texts :func:`_row_builder` writes into the seal without encoding: the local day and
 #: month (digits and '-') and the flags (names from exam_rows.flags_of)
@@ -127,20 +124,14 @@ _BUILT_KINDS = ("text",) * 6 + ("int",) * 12 + ("text", "int", "int", "text") + 
 
 
 def _hmac_sha256(key: bytes) -> Callable[[bytes], str]:
-    """HMAC-SHA256 hex digests under ``key`` (as ``hmac.digest(key, msg, "sha256").hex()``),
-    with the key's inner and outer hash states made once instead of once per message."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    inner = hashlib.sha256(key.translate(_TRANS_36)).copy
-    outer = hashlib.sha256(key.translate(_TRANS_5C)).copy
+    """HMAC-SHA256 hex digests under ``key``, the keyed state made once and copied per
+    message (as ``hmac.digest(key, msg, "sha256").hex()``)."""
+    keyed = hmac.new(key, digestmod="sha256")
 
     def hexdigest(message: bytes) -> str:
-        i = inner()
-        i.update(message)
-        o = outer()
-        o.update(i.digest())
-        return o.hexdigest()
+        h = keyed.copy()
+        h.update(message)
+        return h.hexdigest()
 
     return hexdigest
 
@@ -343,16 +334,7 @@ class ImagingBulk(ImagingWrites):
         self._insert(conn, rows, plan)
 
     def _patient_hash(self) -> Callable[[str], str]:
-        """:meth:`PatientHasher.hash <...correlation.records.PatientHasher.hash>`, with the
-        key's HMAC states made once; the hasher itself if the two differ on a probe."""
-        secrets = self.store.key_ring.keys
-        mac = _hmac_sha256(hashlib.sha256(b"hc-patient-id|" + secrets[0]).digest())
-
-        def hash_id(patient_id: str) -> str:
-            return mac(patient_id.strip().encode("utf-8"))
-
-        probe = "P0000000 病人"
-        return hash_id if hash_id(probe) == self.hasher.hash(probe) else self.hasher.hash
+        return self.hasher.fast()
 
     def _built(self, r: ExamRow, plan: _Plan, local: LocalClock) -> tuple[Any, ...]:
         times = r[T0:]
