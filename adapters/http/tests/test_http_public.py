@@ -101,8 +101,13 @@ def test_unknown_and_expired_links_show_nothing(core: Callable[..., Any],
 def test_public_requests_are_rate_limited(core: Callable[..., Any],
                                           serve: Callable[..., Any]) -> None:
     served = serve(core(http={"public_rate_per_minute": 3}))
-    answers = [served.client.get(f"/public/status/{'A' * 32}").status_code for _ in range(4)]
-    assert answers == [404, 404, 404, 429]
+    answers = [served.client.get(f"/public/status/{'A' * 32}") for _ in range(4)]
+    assert [a.status_code for a in answers] == [404, 404, 404, 429]
+    busy = answers[-1]  # a patient's browser gets a page in their language, not JSON
+    assert busy.headers["content-type"].startswith("text/html")
+    assert "请求过于频繁" in busy.text and int(busy.headers["retry-after"]) >= 1
+    english = served.client.get(f"/public/status/{'A' * 32}?lang=en")
+    assert english.status_code == 429 and "Too many requests" in english.text
     limited = served.client.get(f"/v1/public/status/{'A' * 32}")
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
 
@@ -142,3 +147,11 @@ def test_a_case_merged_into_another_shows_as_finished(service: Any) -> None:
     assert status["finished"] is True and status["next_deadline"] is None
     assert service.client.get(
         f"/v1/public/status/{first['status_token']}").json()["finished"] is False
+
+
+def test_a_bad_language_on_a_page_is_a_page(service: Any) -> None:
+    r = service.client.get("/public/complaint", params={"lang": "fr"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "出现错误" in r.text
+    api = service.client.get(f"/v1/public/status/{'A' * 32}", params={"lang": "fr"})
+    assert api.headers["content-type"].startswith("application/problem+json")

@@ -31,14 +31,23 @@ from hospital_complaints.plugin_api import App, ConfigError, HospitalComplaintsE
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from . import __version__
 from .bodies import InputSchemas
 from .context import HttpContext
 from .middleware import Guard
 from .migrations import DIRECTORY, HEAD
-from .problems import FieldError, Problem, ProblemDetails, from_error, language, render
+from .pages import TEXT, Lang
+from .problems import (
+    TYPES,
+    FieldError,
+    Problem,
+    ProblemDetails,
+    from_error,
+    language,
+    render,
+)
 from .routes import cases, exports, ops, public, reports, surveys, work
 from .settings import HttpSettings, http_settings
 
@@ -117,14 +126,44 @@ def _prepare_store(ctx: HttpContext) -> None:
     ctx.migrations_at_start = rows
 
 
+#: the pages patients open in a browser (not the JSON API under /v1/public)
+_PATIENT_PAGES = ("/public/complaint", "/public/status/", "/s/")
+
+
+def _patient_page(request: Request, problem: Problem) -> Response | None:
+    """A patient's page answers an error (busy, too large, a bad language ...) as a page, not
+    as JSON: ``None`` for every other path."""
+    path = request.url.path.removeprefix(str(request.scope.get("root_path", "")).rstrip("/"))
+    if not path.startswith(_PATIENT_PAGES):
+        return None
+    ctx: HttpContext = request.app.state.hc
+    chosen = request.query_params.get("lang")
+    lang: Lang = chosen if chosen in ("zh", "en") else language(request)  # type: ignore[assignment]
+    status = TYPES[problem.slug][0]
+    kind = "busy" if status == 429 else "error"
+    which = 0 if lang == "zh" else 1
+    html = ctx.pages.render("message.html", lang,
+                            base=str(request.scope.get("root_path", "")).rstrip("/"),
+                            title=TEXT[f"{kind}_title"][which],
+                            text=TEXT[f"{kind}_text"][which])
+    return HTMLResponse(html, status_code=status, headers={
+        "Content-Language": "zh-CN" if lang == "zh" else "en", **problem.headers})
+
+
 def _handlers(api: FastAPI) -> None:
     def rid(request: Request) -> str | None:
         value = getattr(request.state, "request_id", None)
         return value if isinstance(value, str) else None
 
+    def respond(request: Request, problem: Problem) -> Response:
+        """Problem details for the API; for a patient's page (a form, a status or survey
+        link opened in a browser) the same status as a short page in their language."""
+        page = _patient_page(request, problem)
+        return page if page is not None else render(problem, language(request), rid(request))
+
     async def problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
-        return render(exc, language(request), rid(request))
+        return respond(request, exc)
 
     async def core_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HospitalComplaintsError)
@@ -132,7 +171,7 @@ def _handlers(api: FastAPI) -> None:
         if found.status >= 500:  # the caller sees no details; the log names the error
             log.error("request %s: %s: %s", rid(request), type(exc).__name__,
                       exc.en if isinstance(exc, ConfigError) else "(not shown)")
-        return render(found, language(request), rid(request))
+        return respond(request, found)
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -148,8 +187,7 @@ def _handlers(api: FastAPI) -> None:
             f"  - {e.field}: got {e.value!r}; {e.allowed}" for e in errors)
         zh = "请求参数有误：\n" + "\n".join(
             f"  - {e.field}：取值无效（{e.allowed}）" for e in errors)
-        return render(Problem("invalid-input", en, zh, errors=errors), language(request),
-                      rid(request))
+        return respond(request, Problem("invalid-input", en, zh, errors=errors))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -161,7 +199,7 @@ def _handlers(api: FastAPI) -> None:
         zh = {404: "没有该资源：可用的接口见 /openapi.json",
               405: "此处不支持该请求方法"}.get(exc.status_code, str(exc.detail))
         headers = dict(exc.headers or {})
-        return render(Problem(slug, en, zh, headers=headers), language(request), rid(request))
+        return respond(request, Problem(slug, en, zh, headers=headers))
 
     api.add_exception_handler(Problem, problem)
     api.add_exception_handler(HospitalComplaintsError, core_error)

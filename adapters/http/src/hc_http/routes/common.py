@@ -26,6 +26,17 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+def page_problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a patient's HTML page: its errors are short pages too."""
+    page = {"content": {"text/html": {"schema": {"type": "string"}}}}
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in sorted(set(codes)):
+        title = next((t[1] for t in TYPES.values() if t[0] == code), "Error")
+        out[code] = {"description": f"{title} (a page)", **page}
+    out["default"] = {"description": "Any other error (a page)", **page}
+    return out
+
+
 def with_etag(responses: dict[int | str, dict[str, Any]], status: int = 200,
               description: str = "OK") -> dict[int | str, dict[str, Any]]:
     out = dict(responses)

@@ -41,7 +41,7 @@ from ..pages import Lang
 from ..problems import MEDIA_TYPE, Problem, language
 from ..schemas import PublicReceipt, PublicStatus
 from ..tokens import well_formed
-from .common import PROBLEM_REF, problems
+from .common import PROBLEM_REF, page_problems, problems
 
 ACTOR = "public:web_form"
 CHANNEL = "web_form"
@@ -91,7 +91,7 @@ def build(inputs: InputSchemas) -> APIRouter:
     @router.get("/public/complaint", response_class=HTMLResponse, operation_id="public_form",
                 summary="The complaint form (HTML)",
                 responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
-                           **problems(422, 429)})
+                           **page_problems(422, 429)})
     def form(request: Request, lang: LangQuery = None) -> Response:
         ctx = _public(request)
         chosen = _lang(request, lang)
@@ -103,7 +103,7 @@ def build(inputs: InputSchemas) -> APIRouter:
                  openapi_extra={"requestBody": {"required": True, "content": {
                      "application/x-www-form-urlencoded": {"schema": inputs.ref(
                          PublicSubmission)}}}},
-                 responses={**problems(413, 415, 429), 200: {
+                 responses={**page_problems(413, 415, 429), 200: {
                      "description": "The receipt page",
                      "content": {"text/html": {"schema": {"type": "string"}}}}, 422: {
                      "description": "The form again, with what to correct",
@@ -156,7 +156,7 @@ def build(inputs: InputSchemas) -> APIRouter:
                 operation_id="public_status_page", summary="Where is my complaint (HTML)",
                 responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
                            404: {"content": {"text/html": {"schema": {"type": "string"}}}},
-                           **problems(422, 429)})
+                           **page_problems(422, 429)})
     def status_page(request: Request, token: Token, lang: LangQuery = None) -> Response:
         ctx = _public(request)
         chosen = _lang(request, lang)

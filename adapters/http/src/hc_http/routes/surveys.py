@@ -24,7 +24,7 @@ from starlette.responses import Response
 from ..bodies import json_body
 from ..pages import Lang
 from ..problems import Problem
-from .common import problems
+from .common import page_problems, problems
 from .public import _lang, _limit, _page, _public, _t
 
 SurveyToken = Annotated[str, Path(min_length=1, max_length=64,
@@ -80,7 +80,7 @@ def build() -> APIRouter:
                 summary="A survey invitation's questionnaire (HTML)",
                 responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
                            404: {"content": {"text/html": {"schema": {"type": "string"}}}},
-                           **problems(422, 429)})
+                           **page_problems(422, 429)})
     def survey_page(request: Request, token: SurveyToken, lang: LangQuery = None) -> Response:
         ctx = _public(request)
         chosen = _lang(request, lang)
@@ -97,7 +97,7 @@ def build() -> APIRouter:
                  summary="Answer a survey (HTML form)",
                  responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
                             404: {"content": {"text/html": {"schema": {"type": "string"}}}},
-                            **problems(413, 415, 429)})
+                            **page_problems(413, 415, 429)})
     async def survey_submit(request: Request, token: SurveyToken,
                             lang: LangQuery = None) -> Response:
         ctx = _public(request)
