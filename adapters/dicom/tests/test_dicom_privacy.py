@@ -190,3 +190,25 @@ def test_secrets_never_print_and_auth_is_one_kind(tmp_path: Path, app_for: Any) 
     with pytest.raises(ConfigError) as info:
         QidoClient.from_settings(settings)
     assert "HC_DICOMWEB_TOKEN" in info.value.en and "pw-123" not in info.value.en
+
+
+def test_a_disclosure_that_cannot_be_recorded_leaves_no_shared_file(
+        tmp_path: Path, app_for: Any, image: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    share_module = importlib.import_module("hc_dicom.deid.share")  # the module, not share()
+
+    app = app_for(tmp_path / "db")
+    ref = _case(app)
+    paths = _files(tmp_path, image)
+
+    def database_down(*_args: Any, **_kwargs: Any) -> int:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(share_module, "_record", database_down)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        share_module.share(app, ref, [(paths[0].name, paths[0].read_bytes())],
+                           destination="hotline", actor="officer:zhao",
+                           purpose="12345 platform asked", out_dir=out)
+    assert list(out.iterdir()) == []  # nothing shared without its record

@@ -114,13 +114,22 @@ def share(app: Any, case_ref: str, inputs: Sequence[tuple[str, bytes]], *, desti
                             outcome="refused: images may carry text; no confirmation")
         raise ConfirmationNeeded(held, record_id)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for p in prepared:
-        path = out_dir / f"{reference}-{p.index + 1:03d}-{p.sha256[:12]}.dcm"
-        path.write_bytes(p.data)
-        written.append(path)
-    record_id = _record(app, reference, destination, actor, purpose, prepared,
-                        confirmation if held else None, outcome="shared")
+    # the files get their names only once the disclosure is recorded: a failed record
+    # leaves no shared file behind
+    parts = []
+    try:
+        for p in prepared:
+            path = out_dir / f"{reference}-{p.index + 1:03d}-{p.sha256[:12]}.dcm"
+            part = path.with_name(path.name + ".part")
+            part.write_bytes(p.data)
+            parts.append((part, path))
+        record_id = _record(app, reference, destination, actor, purpose, prepared,
+                            confirmation if held else None, outcome="shared")
+    except BaseException:
+        for part, _path in parts:
+            part.unlink(missing_ok=True)
+        raise
+    written = [part.replace(path) for part, path in parts]
     return Shared(record_id, written, prepared)
 
 
