@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .services.surveys import SurveyService
     from .services.worker import Worker
     from .services.workorders import WorkOrderService
-    from .storage.base import DeliveryQueue, Locks, UnitOfWork
+    from .storage.base import DeliveryQueue, Locks, SurveyStore, UnitOfWork
     from .storage.blobs import BlobStore
     from .storage.keys import KeyRing
     from .storage.sql import SqlStore
@@ -125,21 +125,28 @@ class App:
             self._memory.delivery_route = self.notifications.route
         return self._memory
 
+    def _part(self, name: str) -> Any:
+        """A part of the store (``deliveries``, ``locks``, ``surveys``): of the SQL store, or
+        of the in-memory one for ``memory://``."""
+        return getattr(self._memory_store() if self.in_memory else self.store, name)
+
     @property
     def deliveries(self) -> DeliveryQueue:
         """The durable notification queue (one row per event and notifier)."""
-        if self.in_memory:
-            queue: DeliveryQueue = self._memory_store().deliveries
-            return queue
-        return self.store.deliveries
+        queue: DeliveryQueue = self._part("deliveries")
+        return queue
 
     @property
     def locks(self) -> Locks:
         """Worker locks and exam-source watermarks."""
-        if self.in_memory:
-            locks: Locks = self._memory_store().locks
-            return locks
-        return self.store.locks
+        locks: Locks = self._part("locks")
+        return locks
+
+    @property
+    def survey_store(self) -> SurveyStore:
+        """Survey invitations and answers (answers encrypted)."""
+        found: SurveyStore = self._part("surveys")
+        return found
 
     @cached_property
     def blobs(self) -> BlobStore:

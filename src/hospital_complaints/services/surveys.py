@@ -95,10 +95,7 @@ class SurveyService:
 
     @property
     def store(self) -> SurveyStore:
-        if self.app.in_memory:
-            found: SurveyStore = self.app._memory_store().surveys
-            return found
-        return self.app.store.surveys
+        return self.app.survey_store
 
     def _now(self) -> datetime:
         return self.app.clock.now()
