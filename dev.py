@@ -45,6 +45,7 @@ def ensure_venv(with_tests: bool) -> None:
         digest.update((d / "pyproject.toml").read_bytes())
     stamp = VENV / (".stamp-test" if with_tests else ".stamp-run")
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        compile_sources(dists)
         if with_tests:
             install_node_peers()
         return
@@ -59,11 +60,23 @@ def ensure_venv(with_tests: bool) -> None:
         extra = "[test]" if with_tests and _has_test_extra(d) else ""
         args += ["-e", f"{d.relative_to(ROOT)}{extra}"]
     run(args, cwd=ROOT)
+    compile_sources(dists)
     stamp.write_text(digest.hexdigest())
     if with_tests:
         install_node_peers()
     if with_tests:  # a test install satisfies a run install too
         (VENV / ".stamp-run").write_text(digest.hexdigest())
+
+
+def compile_sources(dists: list[Path]) -> None:
+    """Write the bytecode of the editable distributions' sources, as pip does for a normal
+    install: an editable install leaves it to the first import, which never writes it under
+    PYTHONDONTWRITEBYTECODE (or in a read-only tree), and every start of the command line
+    then compiles the modules it imports again (about 0.15 s of `hospital-complaints list`).
+    Up-to-date files are skipped; a file that does not compile is left to the tests to
+    report."""
+    sources = [d / "src" for d in dists if (d / "src").is_dir()]
+    subprocess.run([str(PY), "-m", "compileall", "-qq", *map(str, sources)], cwd=ROOT)
 
 
 def install_node_peers() -> None:

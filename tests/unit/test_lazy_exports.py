@@ -10,8 +10,9 @@ import sys
 import pytest
 
 PACKAGES = ["hospital_complaints", "hospital_complaints.plugin_api",
-            "hospital_complaints.services", "hospital_complaints.reports.build", "hc_dicom",
-            "hc_fhir", "hc_hl7v2", "hc_hotline", "hc_keyword_classifier", "hc_notify"]
+            "hospital_complaints.services", "hospital_complaints.reports.build",
+            "hospital_complaints.settings", "hc_dicom", "hc_fhir", "hc_hl7v2", "hc_hotline",
+            "hc_keyword_classifier", "hc_notify"]
 
 CHECK = """
 import importlib, sys

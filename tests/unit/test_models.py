@@ -107,3 +107,34 @@ def test_json_input_is_accepted():
     import json
 
     assert parse(ComplaintDraft, json.dumps(draft())).subject == "CT 等待太久"
+
+
+FIRST_USE_IN_THREADS = """
+import sys, threading
+from concurrent.futures import ThreadPoolExecutor
+from hospital_complaints.domain.base import DEFER_BUILD
+from hospital_complaints.domain.complaint import ComplaintDraft
+draft = {"channel": "front_desk", "received_at": "2026-11-20T08:30:00+08:00",
+         "complainant": {"role": "patient", "name": "张三", "phone": "13812345678",
+                         "consent_to_contact": True},
+         "subject": "CT 检查等待", "description": "等了两个小时。"}
+start = threading.Barrier(16)
+def first_use(_):
+    start.wait()
+    return ComplaintDraft.model_validate(draft).subject
+with ThreadPoolExecutor(16) as pool:
+    assert set(pool.map(first_use, range(16))) == {"CT 检查等待"}
+print(DEFER_BUILD)
+"""
+
+
+def test_models_built_on_first_use_are_built_once_for_threads_that_start_together():
+    """Domain models are built on first use (start-up time) only where pydantic builds them
+    under a lock: a server's threads that first use a model together all get it whole."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FIRST_USE_IN_THREADS], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() in {"True", "False"}

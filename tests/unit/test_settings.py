@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hospital_complaints import ConfigError, Settings
-from hospital_complaints.settings import ENVIRONMENT, OTHER_VARIABLES
+from hospital_complaints.settings import ENVIRONMENT, OTHER_VARIABLES, plugin_switches
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "src", *ROOT.glob("adapters/*/src"), *ROOT.glob("plugins/*/src")]
@@ -87,6 +87,33 @@ def test_a_bad_settings_file_is_named(tmp_path: Path) -> None:
     unknown.write_text("[database]\ncolour = 'red'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"database\.colour"):
         Settings.load({"HC_SETTINGS_FILE": str(unknown)})
+
+
+@pytest.mark.parametrize("env,file", [
+    ({}, None),
+    ({"HC_DISABLE_PLUGINS": " fhir , hl7v2 ,", "HC_TRACE_HOOKS": "yes"}, None),
+    ({"HC_DISABLE_PLUGINS": ""}, 'disabled_plugins = [" dicom ", "http"]\ntrace_hooks = true\n'),
+    ({"HC_DISABLE_PLUGINS": "fhir", "HC_TRACE_HOOKS": "0"}, 'trace_hooks = "yes"\n'),
+])
+def test_the_plugin_switches_are_read_as_the_settings_read_them(
+        tmp_path: Path, env: dict[str, str], file: str | None) -> None:
+    """The command line's start reads these two without the models (``--help`` does not
+    import pydantic): the same values as :meth:`Settings.load`."""
+    if file is not None:
+        path = tmp_path / "hc.toml"
+        path.write_text(file, encoding="utf-8")
+        env = {**env, "HC_SETTINGS_FILE": str(path)}
+    settings = Settings.load(env)
+    assert plugin_switches(env) == (settings.disabled_plugins, settings.trace_hooks)
+
+
+@pytest.mark.parametrize("file", ['trace_hooks = "yes"\n', 'disabled_plugins = "fhir"\n',
+                                  "disabled_plugins = [1]\n"])
+def test_a_plugin_switch_only_the_models_read_is_left_to_them(tmp_path: Path,
+                                                              file: str) -> None:
+    path = tmp_path / "hc.toml"
+    path.write_text(file, encoding="utf-8")
+    assert plugin_switches({"HC_SETTINGS_FILE": str(path)}) is None
 
 
 def test_keys_are_never_shown_in_errors() -> None:

@@ -195,3 +195,10 @@ def test_a_broken_body_template_stops_start_up(body: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         make_app(sms_plugin, plugin_settings={"notify_sms": {
             "url": "https://sms.example/send", "body": body}})
+
+
+def test_the_default_body_template_is_valid() -> None:
+    """Start-up skips the check (and loading Jinja) for the default body: it must pass."""
+    from hc_notify.settings import DEFAULT_SMS_BODY, check_body_template
+
+    check_body_template(DEFAULT_SMS_BODY)

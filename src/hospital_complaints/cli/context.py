@@ -30,6 +30,7 @@ class CliState:
         if plugins is None:
             raise TypeError("CliState needs the plugin manager (plugins=...)")
         self._settings = settings
+        self._checked = False
         self.plugins = plugins
         self.db_url = db_url
         self.app = app
@@ -46,6 +47,17 @@ class CliState:
     @settings.setter
     def settings(self, value: Settings) -> None:
         self._settings = value
+
+    def check_settings(self) -> None:
+        """Check the core's settings (the file and ``HC_*``; not the plugins' sections) before
+        a command runs, as the command line always has: a bad value stops every command with
+        its settings error. ``start`` read only what loading the plugins needs, so that
+        ``--help`` does not import pydantic."""
+        if self._settings is None and not self._checked:
+            from ..settings import Settings
+
+            Settings.load()
+            self._checked = True
 
     def get_app(self) -> App:
         """The application on the configured database (``--db`` wins over the settings)."""

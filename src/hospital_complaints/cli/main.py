@@ -126,7 +126,9 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
     Run `hospital-complaints demo` to see a week of an imaging department's complaints.
     """
-    get_state(ctx).db_url = db_url
+    state = get_state(ctx)
+    state.db_url = db_url
+    state.check_settings()
 
 
 @cli.command("plugins")
@@ -216,17 +218,24 @@ def _register_builtin_commands() -> None:
 
 
 def start() -> CliState:
-    """The core's settings (checked: ``HC_DISABLE_PLUGINS`` is one of them) and the plugins
-    they allow (loaded explicitly, never at import), with every command registered: what
-    ``main`` runs the command line with. The plugins' own settings sections are read and
-    checked when a command first needs the settings (:attr:`CliState.settings`), and the
-    application is built (``bootstrap``) then too, on the database of ``--db``: ``--help``
-    needs neither, so it does not import the plugins' settings models."""
+    """The plugins the settings allow (``HC_DISABLE_PLUGINS``, read without the settings
+    models: :func:`~hospital_complaints.settings.plugin_switches`), loaded explicitly (never
+    at import), with every command registered: what ``main`` runs the command line with.
+    The core's settings are checked before a command runs (the ``cli`` group), the plugins'
+    own sections when a command first needs the settings (:attr:`CliState.settings`), and
+    the application is built (``bootstrap``) then too, on the database of ``--db``:
+    ``--help`` needs none of them, so it does not import pydantic or any settings model."""
     from ..plugins.manager import HCPluginManager
-    from ..settings import Settings
+    from ..settings import plugin_switches
 
-    settings = Settings.load()
-    plugins = HCPluginManager(blocked=settings.disabled_plugins, trace=settings.trace_hooks)
+    switches = plugin_switches()
+    if switches is None:  # the settings file gives them in a form only the models read
+        from ..settings import Settings
+
+        settings = Settings.load()
+        switches = settings.disabled_plugins, settings.trace_hooks
+    blocked, trace = switches
+    plugins = HCPluginManager(blocked=blocked, trace=trace)
     plugins.load_entrypoints()
     plugins.add_cli_commands(cli)
     return CliState(plugins=plugins)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 @hookimpl
 def hc_register_settings(register: Callable[[PluginSettings], None]) -> None:
-    from .source import DECLARATION
+    from .settings import DECLARATION
 
     register(DECLARATION)
 

@@ -17,17 +17,20 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from hospital_complaints.plugin_api import ConfigError, ExamEvent, PluginSettings, zone
-from pydantic import BaseModel, ConfigDict
+from hospital_complaints.plugin_api import ConfigError, ExamEvent, zone
 
 from .errors import Hl7InputError
 from .extract import DEFAULT_OPTIONS, ExtractOptions, extract_bytes
 from .profiles import Profiles, load
+from .settings import DECLARATION as DECLARATION  # still importable from here
+from .settings import FILES_VAR as FILES_VAR
+from .settings import PROFILES_VAR as PROFILES_VAR
+from .settings import Hl7Settings as Hl7Settings
+from .settings import settings_of as settings_of
 from .tokenise import split_batch
 
 log = logging.getLogger(__name__)
 
-FILES_VAR = "HC_HL7_EXAM_FILES"
 SOURCE_ID = "hl7v2:files"
 
 
@@ -81,35 +84,6 @@ class Hl7FileSource:
                 yield from extraction.exam_events
         if self.skipped:
             log.warning("%s: %d unusable HL7 message(s) skipped", self.id, len(self.skipped))
-
-
-PROFILES_VAR = "HC_HL7_PROFILES"
-
-
-class Hl7Settings(BaseModel):
-    """The adapter's settings section (``[plugins.hl7v2]`` in the settings file):
-    ``exam_files``, HL7 v2 files (paths or glob patterns, separated by the OS path
-    separator) offered as the exam source ``hl7v2:files`` (``HC_HL7_EXAM_FILES``);
-    ``profiles``, the sender profile file (TOML, ``docs/hl7v2.md``) the listener, ``hl7
-    import``, ``hl7 replay``, ``hl7 inspect`` and the exam source read messages with
-    (``HC_HL7_PROFILES``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    exam_files: str | None = None
-    profiles: str | None = None
-
-
-DECLARATION = PluginSettings(id="hl7v2", model=Hl7Settings,
-                             env={"exam_files": FILES_VAR, "profiles": PROFILES_VAR},
-                             description="HL7 v2 adapter: sender profiles, files offered as "
-                                         "an exam source")
-
-
-def settings_of(app: Any) -> Hl7Settings:
-    """The adapter's settings of ``app``."""
-    config = app.plugin_config(DECLARATION.id)
-    return config if isinstance(config, Hl7Settings) else Hl7Settings.model_validate(config)
 
 
 def profiles_of(app: Any) -> Profiles | None:

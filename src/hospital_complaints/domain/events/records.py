@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from ..base import DEFER_BUILD
 from ..personal import Personal
 from ..taxonomy import (
     Category,
@@ -45,9 +46,11 @@ STORED: dict[str, Any] = {"stored": True}
 
 class Record(BaseModel):
     """Base of stored records and payloads: unknown fields are refused (a mislabelled or
-    damaged payload is noticed), values are kept exactly as stored (no stripping)."""
+    damaged payload is noticed), values are kept exactly as stored (no stripping). Built on
+    first use, as :class:`~hospital_complaints.domain.base.StrictModel`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False,
+                              defer_build=DEFER_BUILD)
 
 
 # -- the complaint as registered (complaint_registered v1) ------------------------------------

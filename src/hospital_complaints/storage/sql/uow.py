@@ -83,6 +83,13 @@ _DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", re.M)
 def declared_heads(locations: Sequence[str | Path]) -> set[str] | None:
     """The newest revision of every branch in these Alembic version directories, read from
     the files' ``revision`` / ``down_revision`` lines (``None`` if a file is not plain)."""
+    declared = declared_revisions(locations)
+    return None if declared is None else declared[1]
+
+
+def declared_revisions(locations: Sequence[str | Path]) -> tuple[set[str], set[str]] | None:
+    """Every revision in these Alembic version directories, and the newest of each branch
+    (:func:`declared_heads`); ``None`` if a file is not plain."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for location in locations:
@@ -103,7 +110,7 @@ def declared_heads(locations: Sequence[str | Path]) -> set[str] | None:
                     return None
                 parents.update(names)
             revisions.add(found.group(1))
-    return revisions - parents if revisions else None
+    return (revisions, revisions - parents) if revisions else None
 
 
 class SqlStore:
@@ -289,11 +296,15 @@ class SqlStore:
             conn.commit()
 
     def _at_heads(self, locations: Sequence[str | Path]) -> bool:
-        """Whether the version table holds exactly the newest revision of every branch in
-        ``locations`` (``False`` when in doubt: then Alembic decides)."""
-        heads = declared_heads(locations)
-        if heads is None:
+        """Whether the version table holds the newest revision of every branch in
+        ``locations`` (``False`` when in doubt: then Alembic decides). Other rows may only be
+        branches of plugins not loaded now: revisions ``locations`` do not know, which
+        :meth:`upgrade` would set aside and put back unchanged (a number is not one: it is
+        a newer core schema, refused there)."""
+        declared = declared_revisions(locations)
+        if declared is None:
             return False
+        known, heads = declared
         try:
             with self._connect() as conn:
                 version = self._version_table(conn)
@@ -302,7 +313,7 @@ class SqlStore:
                 stored = {r[0] for r in conn.execute(sa.select(version.c.version_num))}
         except (OperationalError, DBAPIError):
             return False
-        return stored == heads
+        return heads <= stored and not any(r in known or r.isdigit() for r in stored - heads)
 
     @contextmanager
     def _migration_lock(self, conn: Connection) -> Iterator[None]:
