@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from hospital_complaints.plugin_api import ExamEvent, ExamEventType
@@ -33,6 +34,7 @@ from .profiles import Profile, Profiles
 from .times import DEFAULT_ZONE, DTM_CACHE, read_dtm
 from .tokenise import (
     _HEADS,
+    _NO_WARNINGS,
     _STANDARD,
     _STANDARD_TYPES,
     MAX_SEGMENTS,
@@ -231,24 +233,15 @@ class Extraction:
         return tuple(seen)
 
 
-# The slots of Extraction, set directly: a frozen dataclass's __init__ goes through
-# object.__setattr__ field by field, which costs twice as much on the fast path.
+# The slots of Extraction, set directly by _extract (equal to a constructed one, same
+# type): a frozen dataclass's __init__ goes through object.__setattr__ field by field,
+# which costs twice as much on the fast path.
 _SLOTS = vars(Extraction)  # the slot descriptors (slots=True)
 _SET_MESSAGE = _SLOTS["message"].__set__
 _SET_EVENTS = _SLOTS["events"].__set__
 _SET_EXAMS = _SLOTS["exam_events"].__set__
 _SET_NOTE = _SLOTS["note"].__set__
-
-
-def _extraction(msg: Message, events: list[Hl7Event], exams: list[ExamEvent],
-                note: str | None = None) -> Extraction:
-    """``Extraction(msg, events, exams, note)``, built the fast way (equal, same type)."""
-    x: Extraction = object.__new__(Extraction)
-    _SET_MESSAGE(x, msg)
-    _SET_EVENTS(x, events)
-    _SET_EXAMS(x, exams)
-    _SET_NOTE(x, note)
-    return x
+_new = object.__new__  # an instance without __init__, its slots set by the caller
 
 
 # -- event rules ---------------------------------------------------------------------------
@@ -256,6 +249,10 @@ def _extraction(msg: Message, events: list[Hl7Event], exams: list[ExamEvent],
 _ORDER_STATUS = {"SC": E.SCHEDULED, "IP": E.STARTED, "CM": E.COMPLETED, "CA": E.CANCELLED,
                  "DC": E.CANCELLED, "HD": E.OTHER, "A": E.STARTED, "ER": E.OTHER}
 _CANCEL_CONTROLS = frozenset({"CA", "OC", "CR", "DC", "OD", "DR"})
+# the members the readers compare with, as module constants: reading one off the enum class
+# (``E.STARTED``) costs about as much as reading a field
+_STARTED, _COMPLETED, _OTHER, _ARRIVED = E.STARTED, E.COMPLETED, E.OTHER, E.ARRIVED
+_CANCELLED, _FINAL, _CORRECTED = E.CANCELLED, E.FINAL_REPORT, E.CORRECTED_REPORT
 
 
 def order_event(control: str, status: str) -> ExamEventType:
@@ -313,29 +310,41 @@ class _Group:
     A group depends only on the message's shape (its type and segment ids), so it is built
     once per shape (:class:`_Shape`) and shared by every message of that shape; it must not
     be changed after it was built. Specs (module constants) are cached by ``id``, checked to
-    be the same object."""
+    be the same object. ``family`` is the rule it is read by: :meth:`read_fn` gives, per
+    rules, its reading compiled (:func:`_compile_read`)."""
 
-    __slots__ = ("_events", "_readers", "_resolved", "_where", "seg")
+    __slots__ = ("_by_rules", "_readers", "_resolved", "_where", "family", "has_aig",
+                 "has_obx", "seg")
 
-    def __init__(self, seg: dict[str, int], top: dict[str, int] | None = None) -> None:
+    def __init__(self, seg: dict[str, int], top: dict[str, int] | None = None,
+                 family: _Family | None = None) -> None:
         self.seg = seg
+        self.family = family
+        self._by_rules: dict[_Rules, _GroupRead] = {}
         # paths resolve against the group's segments plus the message's first PID, PV1 and
         # EVN (PID-3, and PV1-19 or the like in a sender's profile)
         top = top or {}
         self._where = {**{k: top[k] for k in _MESSAGE_LEVEL if k in top}, **seg}
+        #: whether the message has an OBX (the study UID or modality may be there) and an
+        #: AIG (the station): as :class:`_Shape` says, known when its readings are compiled
+        self.has_obx = "OBX" in top
+        self.has_aig = "AIG" in top
         self._resolved: dict[int, tuple[_Spec, _Resolved]] = {}
         self._readers: dict[int, tuple[_Spec, _ValuesFn]] = {}
-        self._events: dict[int, tuple[_Spec, _EventFn]] = {}
 
-    def event_fn(self, spec: _Spec) -> _EventFn:
-        """The compiled reading of one event of ``spec`` in this group
-        (:func:`_compile_event`), built once."""
-        cached = self._events.get(id(spec))
-        if cached is not None and cached[0] is spec:
-            return cached[1]
-        fn = _compile_event(self.resolve(spec), self, spec)
-        self._events[id(spec)] = (spec, fn)
-        return fn
+    def read_fn(self, rules: _Rules) -> _GroupRead:
+        """The group's event read by ``rules`` (the specs its family names), compiled once
+        per rules (a handful: the defaults and the senders' profiles; bounded)."""
+        got = self._by_rules.get(rules)
+        if got is None:
+            if self.family is None:
+                raise ValueError("a group without a rule cannot be read")
+            specs = tuple(getattr(rules, name) for name in self.family.specs)
+            got = _compile_read(self, specs)
+            if len(self._by_rules) >= 64:
+                self._by_rules.clear()
+            self._by_rules[rules] = got
+        return got
 
     def reader(self, spec: _Spec) -> _ValuesFn:
         """:meth:`_Reader.values` for ``spec`` in this group, compiled once (see
@@ -370,47 +379,94 @@ _STANDARD_DELIMS = (_STANDARD.repetition, _STANDARD.component, _STANDARD.subcomp
 
 # (message, its split-segment cache, sources, repetition, component, subcomponent and escape
 # characters) -> the value of each name of a spec (see _Reader.values)
-_ValuesFn = Callable[[Message, dict[int, list[str]], dict[str, _At], str, str, str, str],
+_ValuesFn = Callable[[Message, list[list[str] | None], dict[str, _At], str, str, str, str],
                      list[str | None]]
+
+
+def _component(c: int) -> list[str]:
+    """Lines of code doing ``v = msg.pick(v, c).strip()`` for a non-empty ``v`` and a
+    component ``c`` > 1 (the first repetition, the first subcomponent), inline: a method
+    call costs more than the reading itself."""
+    return [
+        "if rep in v:", "    v = v[:v.index(rep)]", "if comp in v:",
+        f"    v = v.split(comp, {c})", f"    v = v[{c - 1}] if {c - 1} < len(v) else ''",
+        "    if sub in v:", "        v = v[:v.index(sub)]", "    if v == '\"\"':",
+        "        v = ''", "    elif esc in v:", "        v = unescape(v, msg.encoding)",
+        "    v = v.strip()", "else:", "    v = ''"]
 
 
 def _value_blocks(resolved: _Resolved, target: Callable[[int], str]) -> list[str]:
     """The unrolled reading of a resolved spec (what :meth:`_Reader._values_loop` does),
-    as lines of code at one indentation level: each segment read is split once up front
-    (into the message's cache, as ``fields_at`` does); then one block per name that
-    assigns the first non-empty value to ``target(k)`` and records its source. Expects
-    ``msg``, ``split``, ``sources`` and the delimiters ``rep``, ``comp``, ``sub``, ``esc``.
-    Made only of integers and ``repr`` of the names."""
-    used = sorted({idx for _, _, ats in resolved for idx, _, _ in ats})
+    as lines of code at one indentation level: :func:`_segment_lines`, then
+    :func:`_name_blocks`. Expects ``msg``, ``split``, ``sources`` and the delimiters
+    ``rep``, ``comp``, ``sub``, ``esc``. Made only of integers and ``repr`` of the names."""
+    return _segment_lines(_last_fields([resolved])) + _name_blocks(resolved, target)
+
+
+def _last_fields(resolved: list[_Resolved]) -> dict[int, int]:
+    """Segment index -> the last field the resolved specs read from it."""
+    last: dict[int, int] = {}
+    for spec in resolved:
+        for _, _, ats in spec:
+            for idx, n, _ in ats:
+                last[idx] = max(last.get(idx, 0), n)
+    return last
+
+
+def _segment_lines(last: dict[int, int]) -> list[str]:
+    """Lines splitting each segment of ``last`` (index -> the last field read) into
+    ``f<index>`` and its length ``n<index>``: the message's cached split when there is one
+    (``fields_at``, which treats MSH apart), else up to the last field read (fewer strings
+    when the segment is long; not cached then)."""
     lines = []
-    if any(idx != 0 for idx in used):
+    if any(idx != 0 for idx in last):
         lines += ["segments = msg.segments", "fsep = msg.encoding.field"]
-    for idx in used:  # Message.fields_at, inline (it treats MSH apart)
-        split = "msg.fields_at(0)" if idx == 0 else f"segments[{int(idx)}].split(fsep)"
-        lines += [f"f{idx} = split.get({idx})", f"if f{idx} is None:",
-                  f"    f{idx} = split[{idx}] = {split}", f"n{idx} = len(f{idx})"]
+    for idx, n in sorted(last.items()):  # Message.fields_at, inline (it treats MSH apart)
+        if idx == 0:
+            lines += ["f0 = split[0]", "if f0 is None:", "    f0 = msg.fields_at(0)"]
+            lines.append("n0 = len(f0)")
+        else:  # split up to the last field read (fewer strings when the segment is long)
+            lines += [f"f{idx} = split[{idx}]", f"if f{idx} is None:",
+                      f"    f{idx} = segments[{int(idx)}].split(fsep, {int(n) + 1})",
+                      f"n{idx} = len(f{idx})"]
+    return lines
+
+
+def _name_blocks(resolved: _Resolved, target: Callable[[int], str],
+                 size: int | None = None) -> list[str]:
+    """Lines of one block per name of ``resolved``, reading the segments split by
+    :func:`_segment_lines`: the first non-empty value of its paths goes to ``target(k)``
+    and its source to ``sources``. With ``size`` (the names of the spec), ``target(k)`` is
+    set to ``None`` for every name without a value (nothing needs to be set before)."""
+    lines = []
     pad = " " * 12
     # up to the first delimiter (repetition, component, sub-): Message.pick; a value of
-    # letters and digits only (most times and numbers) has no delimiter and no space
+    # letters and digits only (most times and numbers) has no delimiter and no space, nor
+    # has one cut at the component separator that is (an id with its assigning authority,
+    # "PLC1001^HIS")
+    rest = [
+        "if rep in v:", "    v = v[:v.index(rep)]", "if sub in v:", "    v = v[:v.index(sub)]",
+        "if esc in v:", "    v = unescape(v, msg.encoding)", "elif v == '\"\"':", "    v = ''",
+        "v = v.strip()"]
     first = [
         "if not v.isalnum():", "    if comp in v:", "        v = v[:v.index(comp)]",
-        "    if rep in v:", "        v = v[:v.index(rep)]", "    if sub in v:",
-        "        v = v[:v.index(sub)]", "    if esc in v:",
-        "        v = unescape(v, msg.encoding)", "    elif v == '\"\"':", "        v = ''",
-        "    v = v.strip()"]
+        "        if not v.isalnum():", *("            " + line for line in rest), "    else:",
+        *("        " + line for line in rest)]
     for k, name, ats in resolved:
         lines.append(f"while True:  # {k}")  # one block per name: break when found
         for idx, n, c in ats:
             lines += [f"    if {int(n)} < n{idx}:", f"        v = f{idx}[{int(n)}]",
                       "        if v:"]
-            if c == 1:
-                lines += [pad + line for line in first]
-            else:
-                lines += [f"{pad}v = msg.pick(v, {int(c)})", f"{pad}v = v.strip()"]
+            lines += [pad + line for line in (first if c == 1 else _component(int(c)))]
             lines += [f"{pad}if v:",
                       f"{pad}    sources[{name!r}] = ({int(idx)}, {int(n)}, {int(c)})",
                       f"{pad}    {target(int(k))} = v", f"{pad}    break"]
+        if size is not None:
+            lines.append(f"    {target(int(k))} = None")
         lines.append("    break")
+    if size is not None:  # the names the group has no path for
+        lines += [f"{target(k)} = None" for k in sorted(set(range(size)) - {
+            k for k, _, _ in resolved})]
     return lines
 
 
@@ -428,10 +484,11 @@ def _compile_values(resolved: _Resolved, size: int) -> _ValuesFn:
     return fn
 
 
-# (message, event kind, rules, shape, delimiters) -> (the event, its ExamEvent: None without
-# an accession number, False when it must be built the slow way: see _compile_event)
-_EventFn = Callable[[Message, ExamEventType, "_Rules", "_Shape", str, str, str, str],
-                    tuple["Hl7Event", "ExamEvent | bool | None"]]
+# (message, rules, events, exam events, delimiters) -> whether an ExamEvent must be built
+# the slow way: the group's event is appended to the events, its ExamEvent (when it has an
+# accession number and need not be built slowly) to the exam events (see _compile_read)
+_GroupRead = Callable[[Message, "_Rules", list["Hl7Event"], list["ExamEvent"],
+                       tuple[str, str, str, str]], bool]
 
 # what _compile_event's code does after reading the values v0..v10 of a spec (the two times,
 # then _VALUE_NAMES in order): the hot path of every event, with the rare cases (a time not
@@ -495,14 +552,16 @@ if msg.warnings:
 cid = msg._cid
 ev = tuple_new(Hl7Event, (cid, msg._mtype, kind, sources, v2, v3, v4, v5, v6, v10, v7, v8,
                           v9, occurred, scheduled, warnings, date_only))
+events.append(ev)
 if v2 is None:
-    return ev, None
+    return False
 cid = cid.strip() or None
-if not TRUSTED or len(v2) > 200 or (v3 is not None and len(v3) > 200) or (
+if not TRUSTED or max(map(len, msg.segments)) > 200 and (
+        len(v2) > 200 or (v3 is not None and len(v3) > 200) or (
         v4 is not None and len(v4) > 200) or (v6 is not None and len(v6) > 200) or (
         v10 is not None and len(v10) > 200) or (v8 is not None and len(v8) > 200) or (
-        v9 is not None and len(v9) > 200) or (cid is not None and len(cid) > 200):
-    return ev, False
+        v9 is not None and len(v9) > 200) or (cid is not None and len(cid) > 200)):
+    return True
 x = new(ExamEvent)
 set_dict(x, {'accession_number': v2, 'event': kind, 'occurred_at': occurred,
              'scheduled_start': scheduled, 'study_instance_uid': v6, 'placer_order': v3,
@@ -511,38 +570,74 @@ set_dict(x, {'accession_number': v2, 'event': kind, 'occurred_at': occurred,
 set_fields(x, FIELDS.copy())
 set_extra(x, None)
 set_private(x, None)
-return ev, x
+exams.append(x)
+return False
 """
 
 
-def _compile_event(resolved: _Resolved, group: _Group, spec: _Spec) -> _EventFn:
-    """One event of ``spec`` in ``group``, compiled: :func:`_value_blocks` into locals
-    ``v0``..``v10``, then :data:`_EVENT_TAIL` (what :func:`_event` does, without building a
-    reader unless a rare case needs one). Its ``ExamEvent`` is built without validation
-    when every value was checked the way ``ExamEvent`` checks it (see
-    :meth:`Hl7Event.to_exam_event`); otherwise the caller builds it (``False``)."""
-    names = [name for name, _ in spec]
-    if names != [_OCCURRED, _SCHEDULED, *_VALUE_NAMES]:
-        raise ValueError(f"a spec of {names} cannot be compiled")
-    lines = ["def _event(msg, kind, rules, shape, rep, comp, sub, esc):",
-             "    split = msg._fields", "    sources = {}",
-             "    " + " = ".join(f"v{k}" for k in range(len(spec))) + " = None"]
-    lines += ["    " + line for line in _value_blocks(resolved, lambda k: f"v{k}")]
+def _local(k: int) -> str:
+    """The local variable the compiled reading keeps the value of name ``k`` of a spec in."""
+    return f"v{int(k)}"
+
+
+def _compile_read(group: _Group, specs: tuple[_Spec, ...]) -> _GroupRead:
+    """The event of ``group`` read by its family's rule, compiled: the event kind (by the
+    family's function, or for an order from ORC-1 and ORC-5 inline: :data:`_ORDER_KINDS`),
+    each segment read split once (:func:`_segment_lines`), the values of the spec into
+    locals ``v0``..``v10`` (:func:`_name_blocks`; an order has two specs, the second for
+    a started or completed one), then :data:`_EVENT_TAIL`: what :func:`_event` does,
+    without building a reader unless a rare case needs one, appending the event and its
+    ``ExamEvent``. That is built without validation when every value was checked the way
+    ``ExamEvent`` checks it (see :meth:`Hl7Event.to_exam_event`); otherwise the caller
+    builds it (``True``)."""
+    for spec in specs:
+        names = [name for name, _ in spec]
+        if names != [_OCCURRED, _SCHEDULED, *_VALUE_NAMES]:
+            raise ValueError(f"a spec of {names} cannot be compiled")
+    family = group.family
+    resolved = [group.resolve(spec) for spec in specs]
+    last = _last_fields(resolved)
+    size = len(specs[0])
+    lines = ["def _read(msg, rules, events, exams, delims):",
+             "    rep, comp, sub, esc = delims", "    split = msg._fields", "    sources = {}"]
+    if family is not None and family.kind is not None:
+        lines.append("    kind = kind_of(msg, group)")
+    else:  # an order: ORC-1 (order control) and ORC-5 (order status), as sent
+        orc = group.seg["ORC"]
+        last[orc] = max(last.get(orc, 0), 5)
+    lines += ["    " + line for line in _segment_lines(last)]
+    if family is None or family.kind is None:
+        lines += [f"    key = (f{orc}[1] if n{orc} > 1 else '', f{orc}[5] if n{orc} > 5 else '',"
+                  " delims)", "    kind = ORDER_KINDS.get(key)", "    if kind is None:",
+                  "        kind = order_kind(msg, key)"]
+    if len(specs) == 1:
+        lines.append("    spec = SPEC0")
+        lines += ["    " + line for line in _name_blocks(resolved[0], _local, size)]
+    else:  # (order, order_done)
+        lines += ["    if kind is STARTED or kind is COMPLETED:", "        spec = SPEC1"]
+        lines += ["        " + line for line in _name_blocks(resolved[1], _local, size)]
+        lines += ["    else:", "        spec = SPEC0"]
+        lines += ["        " + line for line in _name_blocks(resolved[0], _local, size)]
     tail = _EVENT_TAIL
     extra = "".join(f", {name!r}: {name.removesuffix('_date_only')!r} in date_only"
                     for name in _PRECISION_FIELDS)  # the date-only flags, in field order
     tail = tail.replace("'source_message_id': cid}", f"'source_message_id': cid{extra}}}")
+    # the shape's OBX and AIG as constants: the compiler drops the branches of a False
+    tail = tail.replace("shape.has_obx", repr(bool(group.has_obx)))
+    tail = tail.replace("shape.has_aig", repr(bool(group.has_aig)))
     lines += ["    " + line for line in tail.strip("\n").splitlines()]
-    trusted = _TRUSTED_OK
     namespace: dict[str, Any] = {
         "unescape": unescape, "DTM_CACHE": DTM_CACHE, "_Reader": _Reader, "group": group,
-        "spec": spec, "_study_uid": _study_uid, "_UIDS_SEEN": _UIDS_SEEN, "_obx": _obx,
+        "_study_uid": _study_uid, "_UIDS_SEEN": _UIDS_SEEN, "_obx": _obx,
         "_modality": _modality, "_aig_station": _aig_station, "tuple_new": tuple.__new__,
-        "Hl7Event": Hl7Event, "TRUSTED": trusted, "new": object.__new__,
+        "Hl7Event": Hl7Event, "TRUSTED": _TRUSTED_OK, "new": object.__new__,
         "ExamEvent": ExamEvent, "set_dict": _SET_DICT, "set_fields": _SET_FIELDS_SET,
-        "set_extra": _SET_EXTRA, "set_private": _SET_PRIVATE, "FIELDS": _FIELDS_SET}
-    exec("\n".join(lines), namespace)  # integers, repr'd names and the fixed tail only
-    fn: _EventFn = namespace["_event"]
+        "set_extra": _SET_EXTRA, "set_private": _SET_PRIVATE, "FIELDS": _FIELDS_SET,
+        "kind_of": family.kind if family is not None else None, "ORDER_KINDS": _ORDER_KINDS,
+        "order_kind": _order_kind, "STARTED": _STARTED, "COMPLETED": _COMPLETED,
+        **{f"SPEC{i}": spec for i, spec in enumerate(specs)}}
+    exec("\n".join(lines), namespace)  # integers, repr'd names and fixed text only
+    fn: _GroupRead = namespace["_read"]
     return fn
 
 
@@ -595,7 +690,7 @@ class _Reader:
         for k, name, ats in self.group.resolve(spec):
             for at in ats:
                 idx, n, c = at
-                fields = split.get(idx)
+                fields = split[idx]
                 if fields is None:  # Message.fields_at, inline (it treats MSH apart)
                     fields = msg.fields_at(idx) if idx == 0 else segments[idx].split(fsep)
                     split[idx] = fields
@@ -850,13 +945,19 @@ def _valid_uid(uid: str) -> bool:
 def _obx(msg: Message, code: str, words: str) -> tuple[int, str] | None:
     """The first OBX whose OBX-3 is ``code`` or whose OBX-3 text says ``words``: its index
     and OBX-5.1."""
+    segments = msg.segments
     for idx in msg._index.get("OBX", ()):
+        seg = segments[idx]  # neither in the segment: neither in its OBX-3 (not split)
+        if code not in seg and words not in seg.lower():
+            continue
         fields = msg.fields_at(idx)
-        raw = fields[3] if len(fields) > 3 else ""
+        n = len(fields)
+        raw = fields[3] if n > 3 else ""
         if code not in raw and words not in raw.lower():  # neither can be in its parts
             continue
-        if msg.at(idx, 3, 1).strip() == code or words in msg.at(idx, 3, 2).lower():
-            value = msg.at(idx, 5, 1).strip()
+        # msg.at(idx, 3, 1), msg.at(idx, 3, 2) and msg.at(idx, 5, 1), on the fields at hand
+        if msg.pick(raw).strip() == code or words in msg.pick(raw, 2).lower():
+            value = msg.pick(fields[5]).strip() if n > 5 else ""
             if value:
                 return idx, value
     return None
@@ -975,26 +1076,39 @@ def _names_person(msg: Message, idx: int) -> bool:
 # -- per message type: plan (from the shape only) and read (every message) ---------------
 
 
+class _Family(NamedTuple):
+    """A rule by message type: the specs of :class:`_Rules` it reads (an order: ``order``,
+    then ``order_done`` for a started or completed one) and the event kind of a group (for
+    an order, read inline by :func:`_compile_read`: ``None``)."""
+
+    specs: tuple[str, ...]
+    kind: Callable[[Message, _Group], ExamEventType] | None
+
+
 class _Shape:
     """What depends only on a message's type and segment ids, computed once per shape and
-    cached (:data:`_SHAPES`): the groups the rule reads, where PID is, whether an OBX may
-    carry the study UID or modality, whether there is an AIG, and the rule's reading
-    function."""
+    cached (:data:`_SHAPES`): the groups its rule reads, whether an OBX may carry the study
+    UID or modality, and whether there is an AIG; per rules, the compiled reading of each
+    group (:meth:`reads`)."""
 
-    __slots__ = ("groups", "has_aig", "has_obx", "read")
+    __slots__ = ("_reads", "groups", "has_aig", "has_obx")
 
-    def __init__(self, read: _Read, groups: list[dict[str, int]],
+    def __init__(self, family: _Family, groups: list[dict[str, int]],
                  top: dict[str, int]) -> None:
-        self.read = read
-        self.groups = [_Group(g, top) for g in groups]
+        self.groups = [_Group(g, top, family) for g in groups]
         self.has_obx = "OBX" in top
         self.has_aig = "AIG" in top
+        self._reads: dict[_Rules, tuple[_GroupRead, ...]] = {}
 
-
-# (message, shape, rules, delimiters, events, exam events) -> whether an exam event must be
-# built the slow way: each reader appends what it reads to the two lists
-_Read = Callable[[Message, _Shape, _Rules, tuple[str, str, str, str], list[Hl7Event],
-                  list[ExamEvent]], bool]
+    def reads(self, rules: _Rules) -> tuple[_GroupRead, ...]:
+        """Each group's :meth:`_Group.read_fn` for ``rules``, looked up once per rules."""
+        got = self._reads.get(rules)
+        if got is None:
+            got = tuple(g.read_fn(rules) for g in self.groups)
+            if len(self._reads) >= 64:
+                self._reads.clear()
+            self._reads[rules] = got
+        return got
 
 
 def _merged(groups: list[dict[str, int]], top: dict[str, int],
@@ -1010,55 +1124,21 @@ def _merged(groups: list[dict[str, int]], top: dict[str, int],
 _ORDER_KINDS: dict[tuple[str, str, tuple[str, str, str, str]], ExamEventType] = {}
 
 
-def _read_orders(msg: Message, shape: _Shape, rules: _Rules,
-                 delims: tuple[str, str, str, str], events: list[Hl7Event],
-                 exams: list[ExamEvent]) -> bool:
-    slow = False
-    rep, comp, sub, esc = delims
-    for g in shape.groups:
-        orc = msg.fields_at(g.seg["ORC"])
-        n = len(orc)
-        # keyed by the fields as sent (with the delimiters, which decide what pick reads)
-        key = (orc[1] if n > 1 else "", orc[5] if n > 5 else "", delims)
-        kind = _ORDER_KINDS.get(key)
-        if kind is None:
-            kind = order_event(msg.pick(key[0]), msg.pick(key[1]))
-            if len(_ORDER_KINDS) >= 4096:
-                _ORDER_KINDS.clear()
-            _ORDER_KINDS[key] = kind
-        spec = rules.order_done if kind is E.STARTED or kind is E.COMPLETED else rules.order
-        cached = g._events.get(id(spec))  # g.event_fn(spec), inline
-        fn = cached[1] if cached is not None and cached[0] is spec else g.event_fn(spec)
-        ev, x = fn(msg, kind, rules, shape, rep, comp, sub, esc)
-        events.append(ev)
-        if x:
-            exams.append(x)  # type: ignore[arg-type]
-        elif x is False:
-            slow = True
-    return slow
+def _order_kind(msg: Message, key: tuple[str, str, tuple[str, str, str, str]]) -> ExamEventType:
+    """The event of an order whose ORC-1 and ORC-5 as sent, with the delimiters that decide
+    what :meth:`Message.pick` reads, are ``key``; remembered in :data:`_ORDER_KINDS`."""
+    kind = order_event(msg.pick(key[0]), msg.pick(key[1]))
+    if len(_ORDER_KINDS) >= 4096:
+        _ORDER_KINDS.clear()
+    _ORDER_KINDS[key] = kind
+    return kind
 
 
-def _one(msg: Message, g: _Group, kind: ExamEventType, spec: _Spec, rules: _Rules,
-         shape: _Shape, delims: tuple[str, str, str, str], events: list[Hl7Event],
-         exams: list[ExamEvent]) -> bool:
-    """Read one event of ``spec`` in ``g`` into ``events``/``exams``."""
-    ev, x = g.event_fn(spec)(msg, kind, rules, shape, *delims)
-    events.append(ev)
-    if x:
-        exams.append(x)  # type: ignore[arg-type]
-    return x is False
-
-
-def _read_reports(msg: Message, shape: _Shape, rules: _Rules,
-                  delims: tuple[str, str, str, str], events: list[Hl7Event],
-                  exams: list[ExamEvent]) -> bool:
-    slow = False
-    for g in shape.groups:
-        obr = msg.fields_at(g.seg["OBR"])
-        status = msg.pick(obr[25]).upper() if len(obr) > 25 else ""
-        kind = REPORT_STATUS.get(status, E.OTHER)
-        slow = _one(msg, g, kind, rules.report, rules, shape, delims, events, exams) or slow
-    return slow
+def _report_kind(msg: Message, g: _Group) -> ExamEventType:
+    """The event of an observation request: OBR-25 (result status)."""
+    obr = msg.fields_at(g.seg["OBR"])
+    status = msg.pick(obr[25]).upper() if len(obr) > 25 else ""
+    return REPORT_STATUS.get(status, _OTHER)
 
 
 def document_event(trigger: str, status: str, order_control: str,
@@ -1072,47 +1152,48 @@ def document_event(trigger: str, status: str, order_control: str,
     T10 without a completion status is one too (it carries the replacing document)."""
     status = status.upper()
     if trigger == "T11" or status == "CA" or order_control.upper() in _CANCEL_CONTROLS:
-        return E.CANCELLED
-    kind = DOCUMENT_STATUS.get(status, E.OTHER)
+        return _CANCELLED
+    kind = DOCUMENT_STATUS.get(status, _OTHER)
     changed = trigger in _DOCUMENT_CHANGES
-    if kind is E.FINAL_REPORT and (changed or has_parent):
-        return E.CORRECTED_REPORT
-    if kind is E.OTHER and not status and trigger in ("T09", "T10"):
-        return E.CORRECTED_REPORT
+    if kind is _FINAL and (changed or has_parent):
+        return _CORRECTED
+    if kind is _OTHER and not status and trigger in ("T09", "T10"):
+        return _CORRECTED
     return kind
 
 
 _DOCUMENT_CHANGES = frozenset({"T05", "T06", "T07", "T08", "T09", "T10"})
 
 
-def _read_document(msg: Message, shape: _Shape, rules: _Rules,
-                   delims: tuple[str, str, str, str], events: list[Hl7Event],
-                   exams: list[ExamEvent]) -> bool:
-    g = shape.groups[0]
+def _document_kind(msg: Message, g: _Group) -> ExamEventType:
+    """The event of a document: :func:`document_event`."""
     txa = g.seg["TXA"]
     orc = g.seg.get("ORC")
-    kind = document_event(msg.message_type.upper()[4:], msg.at(txa, 17),
+    return document_event((msg._mtype or msg.message_type).upper()[4:], msg.at(txa, 17),
                           msg.at(orc, 1) if orc is not None else "", bool(msg.at(txa, 13)))
-    return _one(msg, g, kind, rules.document, rules, shape, delims, events, exams)
 
 
-def _read_appointment(msg: Message, shape: _Shape, rules: _Rules,
-                      delims: tuple[str, str, str, str], events: list[Hl7Event],
-                      exams: list[ExamEvent]) -> bool:
-    trigger = msg.message_type.upper()[4:]  # _plan checked it is in SIU_TRIGGERS
+def _appointment_kind(msg: Message, g: _Group) -> ExamEventType:
+    """The event of an appointment: the SIU trigger, or SCH-25 (filler status) for S12 and
+    S14."""
+    trigger = (msg._mtype or msg.message_type).upper()[4:]  # in SIU_TRIGGERS (_plan)
     kind = SIU_TRIGGERS[trigger]
-    g = shape.groups[0]
     status = msg.at(g.seg["SCH"], 25).upper().replace(" ", "").replace("-", "")
     if trigger in ("S12", "S14") and status in SIU_STATUS:
         kind = SIU_STATUS[status]
-    return _one(msg, g, kind, rules.siu, rules, shape, delims, events, exams)
+    return kind
 
 
-def _read_arrival(msg: Message, shape: _Shape, rules: _Rules,
-                  delims: tuple[str, str, str, str], events: list[Hl7Event],
-                  exams: list[ExamEvent]) -> bool:
-    return _one(msg, shape.groups[0], E.ARRIVED, rules.adt, rules, shape, delims, events,
-                exams)
+def _arrival_kind(msg: Message, g: _Group) -> ExamEventType:
+    """The event of an ADT arrival."""
+    return _ARRIVED
+
+
+_ORDERS = _Family(("order", "order_done"), None)
+_REPORTS = _Family(("report",), _report_kind)
+_DOCUMENTS = _Family(("document",), _document_kind)
+_APPOINTMENTS = _Family(("siu",), _appointment_kind)
+_ARRIVALS = _Family(("adt",), _arrival_kind)
 
 
 def _missing(segment: str, mtype: str, what: str) -> Hl7InputError:
@@ -1133,24 +1214,24 @@ def _plan(msg: Message, mtype: str) -> _Shape | None:
         orders = [g for g in groups if "ORC" in g]
         if not orders:
             raise _missing("ORC", mtype, "the common order")
-        return _Shape(_read_orders, orders, top)
+        return _Shape(_ORDERS, orders, top)
     if mtype == "ORU^R01":
         reports = [g for g in groups if "OBR" in g]
         if not reports:
             raise _missing("OBR", mtype, "the observation request")
-        return _Shape(_read_reports, reports, top)
+        return _Shape(_REPORTS, reports, top)
     if mtype in MDM_TYPES:
         if "TXA" not in top:
             raise _missing("TXA", mtype, "the document")
-        return _Shape(_read_document, [_merged(groups, top, ("TXA", "EVN", "MSH"))], top)
+        return _Shape(_DOCUMENTS, [_merged(groups, top, ("TXA", "EVN", "MSH"))], top)
     if mtype in ADT_ARRIVAL:
         if "PID" not in top:
             raise _missing("PID", mtype, "the patient who arrived")
-        return _Shape(_read_arrival, [_merged(groups, top, ("EVN", "MSH", "PV1"))], top)
+        return _Shape(_ARRIVALS, [_merged(groups, top, ("EVN", "MSH", "PV1"))], top)
     if mtype[:4] == "SIU^" and mtype[4:] in SIU_TRIGGERS:
         if "SCH" not in top:
             raise _missing("SCH", mtype, "the appointment")
-        return _Shape(_read_appointment, [_merged(
+        return _Shape(_APPOINTMENTS, [_merged(
             groups, top, ("SCH", "EVN", "MSH", "AIS", "AIL", "AIG", "TQ1"))], top)
     return None
 
@@ -1160,7 +1241,7 @@ _SHAPES: dict[tuple[str, tuple[str, ...]], _Shape | None] = {}
 _SHAPES_MAX = 4096  # feeds send a handful of shapes; a flood of odd ones only clears it
 
 
-_UNKNOWN = _Shape(lambda *args: False, [], {})  # a shape not in _SHAPES yet
+_UNKNOWN = _Shape(_ARRIVALS, [], {})  # a shape not in _SHAPES yet
 
 
 def _shape(msg: Message, mtype: str) -> _Shape | None:
@@ -1214,19 +1295,27 @@ def _extract(msg: Message, opts: ExtractOptions, profile: Profile | None, contro
         enc.repetition, enc.component, enc.subcomponent, enc.escape)
     events: list[Hl7Event] = []
     exams: list[ExamEvent] = []
-    if shape.read(msg, shape, rules, delims, events, exams):  # an event to build slowly
+    slow = False
+    for read in shape._reads.get(rules) or shape.reads(rules):  # each group's event
+        if read(msg, rules, events, exams, delims):
+            slow = True
+    if slow:  # an event to build slowly
         exams = []
         for i, ev in enumerate(events):
             try:
-                x = ev.to_exam_event()
+                exam = ev.to_exam_event()
             except _Unfit:
                 ev = events[i] = _fitted(ev)
-                x = ev.to_exam_event()
-            if x is not None:
-                exams.append(x)
-    if not exams:  # e.g. an ADT arrival, or an order before the RIS gave it a number
-        return _extraction(msg, events, exams, _NO_ACCESSION)
-    return _extraction(msg, events, exams)
+                exam = ev.to_exam_event()
+            if exam is not None:
+                exams.append(exam)
+    x: Extraction = _new(Extraction)  # _extraction(...), inline
+    _SET_MESSAGE(x, msg)
+    _SET_EVENTS(x, events)
+    _SET_EXAMS(x, exams)
+    # no exam event: e.g. an ADT arrival, or an order before the RIS gave it a number
+    _SET_NOTE(x, None if exams else _NO_ACCESSION)
+    return x
 
 
 def _fitted(ev: Hl7Event) -> Hl7Event:
@@ -1257,41 +1346,61 @@ def _common(raw: bytes, default_charset: str,
     the standard delimiters, a shape (segment heads) seen before, the declared or default
     character set decoding it: ``(message, MSH-10, MSH-9, MSH-12)``. ``None``: take the
     general path (which reports any error). A test checks it gives what the general path
-    gives."""
+    gives.
+
+    ASCII bytes with a default character set that reads ASCII as ASCII
+    (:data:`_ASCII_SAFE`) are decoded first, and MSH-18 is looked for only when the
+    decoded MSH has 17 field separators: the bytes then have as many before the first line
+    break, which is what :func:`_decoded` checks. Other bytes are decoded as it says."""
     body = raw.rstrip(_TRAILING)
     if len(body) >= MAX_SEGMENTS:
         return None
-    eol = body.find(b"\r")
-    lf = body.find(b"\n", 0, eol if eol >= 0 else len(body))
-    if lf >= 0:
-        eol = lf
-    if eol < 0:
-        return None
     codec = default_charset
-    if not force and body.count(b"|", 0, eol) >= 17:  # MSH-18 may be there
-        name = declared_charset(body)
-        if name:
-            try:
-                codec = codec_for(name)
-            except Hl7InputError:
-                return None
-    try:
+    checked = force
+    if codec in _ASCII_SAFE and body.isascii():  # cannot fail
         text = body.decode(codec)
-    except (UnicodeDecodeError, LookupError):
-        return None
+    else:  # the bytes, as the general path reads them
+        decoded = _decoded(body, codec, force)
+        if decoded is None:
+            return None
+        text, codec = decoded
+        checked = True
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
     segments = text.split("\r")
-    known = _HEADS.get(tuple([seg[:4] for seg in segments]))
+    msh = segments[0].split("|")
+    if not checked and len(msh) > 17:  # MSH-18 may be there: decoded as it says
+        decoded = _decoded(body, codec, force)
+        if decoded is None:
+            return None
+        if decoded[1] != codec:
+            text, codec = decoded
+            if "\n" in text:
+                text = text.replace("\r\n", "\r").replace("\n", "\r")
+            segments = text.split("\r")
+            msh = segments[0].split("|")
+    if len(segments) < 2:  # no line break: the general path (it reads what is there)
+        return None
+    known = _HEADS.get(tuple(map(_HEAD, segments)))  # each segment's first 4 characters
     if known is None:
         return None
     if known[2] is not None:  # the shape has envelope lines: dropped
         segments = [segments[i] for i in known[2]]
-    msg = Message(segments, _STANDARD, text, codec, known[1], known[0])
+    # Message(segments, _STANDARD, text, codec, known[1], known[0]), slot by slot (its
+    # __init__ costs a call and sets what is set again below)
+    msg: Message = _new(Message)
+    msg.segments = segments
+    msg.encoding = _STANDARD
+    msg.text = text
+    msg.charset = codec
+    msg.names = known[0]
+    msg._index = known[1]
+    msg.warnings = _NO_WARNINGS
     # Message.header() for the standard delimiters, inline
-    msh = segments[0].split("|")
     msh.insert(1, "|")
-    msg._fields[0] = msh
+    fields: list[list[str] | None] = [None] * len(segments)
+    fields[0] = msh
+    msg._fields = fields
     n = len(msh)
     cid = msh[10] if n > 10 else ""
     if not cid.isalnum():
@@ -1310,6 +1419,37 @@ def _common(raw: bytes, default_charset: str,
     return msg, cid, mtype, version
 
 
+def _decoded(body: bytes, codec: str, force: bool) -> tuple[str, str] | None:
+    """``(text, codec)`` of a message's bytes as :func:`parse_message` decodes them: per
+    MSH-18 (read from the bytes when the first line has 17 field separators), else
+    ``codec``; always ``codec`` when ``force``. ``None`` when there is no line break, or
+    the character set is unknown or cannot decode them (the general path says why)."""
+    if b"\r" not in body and b"\n" not in body:
+        return None
+    name = None if force else declared_charset(body)
+    if name:
+        found = _CODECS.get(name)
+        if found is None:
+            try:
+                found = codec_for(name)
+            except Hl7InputError:
+                return None
+            if len(_CODECS) < 256:
+                _CODECS[name] = found
+        codec = found
+    try:
+        return body.decode(codec), codec
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+# codecs in which every ASCII character is its own byte and no byte of another character
+# is an ASCII byte: "|", CR and LF are found the same in the bytes and in the text
+# MSH-18 as sent -> its codec (codec_for's answers; a feed declares one or two). Bounded.
+_CODECS: dict[str, str] = {}
+_ASCII_SAFE = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1",
+                         "iso-8859-1", "iso8859-1"})
+_HEAD = itemgetter(slice(0, 4))  # a segment's id and separator (no frame, unlike a listcomp)
 _COMMON_START = b"MSH|^~\\&|"
 _TRAILING = b"\x0b\x1c\x00 \t\r\n"
 
@@ -1322,7 +1462,7 @@ def extract_bytes(raw: bytes, opts: ExtractOptions = DEFAULT_OPTIONS) -> Extract
     seen before) is tokenised here in one go; it gives what :func:`parse_message` gives
     (a test compares them), and anything else takes that general path."""
     if opts.profiles is None:
-        if raw[:9] == _COMMON_START:
+        if raw.startswith(_COMMON_START):
             common = _common(raw, opts.default_charset)
             if common is not None:
                 return _extract(common[0], opts, None, common[1], common[2], common[3])
@@ -1331,7 +1471,7 @@ def extract_bytes(raw: bytes, opts: ExtractOptions = DEFAULT_OPTIONS) -> Extract
     codec = opts.default_charset if profile is None else (
         profile.codec or opts.default_charset)
     force = profile is not None and profile.force_charset and profile.charset is not None
-    if raw[:9] == _COMMON_START:
+    if raw.startswith(_COMMON_START):
         common = _common(raw, codec, force)
         if common is not None:
             return _extract(common[0], opts, profile, common[1], common[2], common[3], True)

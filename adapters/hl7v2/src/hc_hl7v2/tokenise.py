@@ -74,9 +74,15 @@ _STANDARD = Encoding()
 
 
 def _encoding_of(header: str) -> Encoding:
-    """Read MSH-1/MSH-2 from the text of an MSH segment."""
+    """Read MSH-1/MSH-2 from the text of an MSH segment. They depend only on its characters
+    3 to 9: each pair read is remembered (:data:`_ENCODINGS`; an Encoding is immutable)."""
     if header[3:9] == "|^~\\&|":
         return _STANDARD
+    key = header[3:10]
+    if len(key) == 7:
+        known = _ENCODINGS.get(key)
+        if known is not None:
+            return known
     if len(header) < 8:
         raise Hl7InputError("MSH-2", "the MSH segment is truncated before its encoding "
                             "characters", code=REQUIRED_FIELD_MISSING, ack_code="AR")
@@ -93,8 +99,18 @@ def _encoding_of(header: str) -> Encoding:
         raise Hl7InputError("MSH-1", "the field separator (MSH-1) and the encoding characters "
                             "(MSH-2) must be distinct punctuation characters; "
                             f"MSH-1 and MSH-2 are {describe(sep + enc)}", ack_code="AR")
-    return Encoding(sep, enc[0], enc[1], enc[2] if len(enc) > 2 else "\\",
-                    enc[3] if len(enc) > 3 else "&")
+    found = Encoding(sep, enc[0], enc[1], enc[2] if len(enc) > 2 else "\\",
+                     enc[3] if len(enc) > 3 else "&")
+    if len(key) == 7:
+        if len(_ENCODINGS) >= 256:
+            _ENCODINGS.clear()
+        _ENCODINGS[key] = found
+    return found
+
+
+# MSH characters 3 to 9 (MSH-1, MSH-2 and what follows) -> their encoding, for the
+# non-standard ones read before (a feed sends one). Bounded: cleared when full.
+_ENCODINGS: dict[str, Encoding] = {}
 
 
 def split_segments(text: str) -> list[str]:
@@ -129,7 +145,7 @@ class Message:
             for i, name in enumerate(self.names):
                 index.setdefault(name, []).append(i)
         self._index = index  # shared between messages of one shape: never changed
-        self._fields: dict[int, list[str]] = {}
+        self._fields: list[list[str] | None] = [None] * len(segments)
         self._cid: str | None = None
         self._mtype: str | None = None
         #: what was tolerated while reading it (a line joined, a version not 2.x ...)
@@ -226,7 +242,7 @@ class Message:
     def fields_at(self, index: int) -> list[str]:
         """The fields of the segment at ``index``; ``[0]`` is the segment id, and for MSH
         ``[1]`` is MSH-1 (the field separator) so that ``[n]`` is always field n."""
-        fields = self._fields.get(index)
+        fields = self._fields[index]
         if fields is None:
             seg = self.segments[index]
             fields = seg.split(self.encoding.field)
@@ -252,9 +268,11 @@ class Message:
     def at(self, index: int, n: int, component: int = 1, *, repetition: int = 0,
            subcomponent: int = 1) -> str:
         """Like :meth:`value` for the segment at position ``index`` of :attr:`segments`."""
-        fields = self.fields_at(index)
+        fields = self._fields[index]  # self.fields_at(index), the cached case inline
+        if fields is None:
+            fields = self.fields_at(index)
         raw = fields[n] if n < len(fields) else ""
-        return self.pick(raw, component, repetition, subcomponent)
+        return self.pick(raw, component, repetition, subcomponent) if raw else ""
 
     def pick(self, raw: str, component: int = 1, repetition: int = 0,
              subcomponent: int = 1) -> str:
@@ -445,18 +463,18 @@ def unescape(value: str, enc: Encoding = Encoding()) -> str:
     if esc not in value:
         return value
     out: list[str] = []
-    i, n = 0, len(value)
-    while i < n:
-        ch = value[i]
-        if ch != esc:
-            out.append(ch)
-            i += 1
-            continue
-        end = value.find(esc, i + 1)
-        if end < 0:
+    i = 0
+    while True:
+        start = value.find(esc, i)  # the text up to the next sequence, in one piece
+        if start < 0:
             out.append(value[i:])
             break
-        seq = value[i + 1:end]
+        out.append(value[i:start])
+        end = value.find(esc, start + 1)
+        if end < 0:
+            out.append(value[start:])
+            break
+        seq = value[start + 1:end]
         rep = _ESCAPES.get(seq)
         if rep is not None:
             out.append(getattr(enc, rep) if rep in _DELIMS else rep)
@@ -464,12 +482,12 @@ def unescape(value: str, enc: Encoding = Encoding()) -> str:
             try:
                 out.append(bytes.fromhex(seq[1:]).decode("utf-8", errors="replace"))
             except ValueError:
-                out.append(value[i:end + 1])
+                out.append(value[start:end + 1])
         elif seq[:1] == "." or seq in ("H", "N"):
             if seq in (".br", ".sp"):
                 out.append("\n")
         else:
-            out.append(value[i:end + 1])
+            out.append(value[start:end + 1])
         i = end + 1
     return "".join(out)
 
