@@ -330,3 +330,17 @@ def test_the_fast_patient_hash_equals_the_hasher() -> None:
     fast = hasher.fast()
     for pid in ("P0012345", " P0012345 ", "病人 甲", "x" * 300):
         assert fast(pid) == hasher.hash(pid)
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 32, 63, 64, 65, 200])
+def test_the_precomputed_hmac_equals_the_standard_library(key_length: int) -> None:
+    """Patient hashes and row seals of a bulk import use HMAC-SHA256 with its pads made
+    once: the same digests as ``hmac`` for short, block-sized and long keys."""
+    import hmac
+
+    from hospital_complaints.correlation.records import hmac_sha256_hex
+
+    key = bytes(range(256))[:key_length]
+    mac = hmac_sha256_hex(key)
+    for message in (b"", b"a", "病人 甲".encode(), bytes(range(256)) * 5):
+        assert mac(message) == hmac.digest(key, message, "sha256").hex()

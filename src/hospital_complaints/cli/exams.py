@@ -33,23 +33,29 @@ def exams_group() -> None:
 
 
 def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
-                quiet: bool, encoding: str | None = None, summary: bool | None = None) -> None:
+                quiet: bool, encoding: str | None = None, summary: bool | None = None,
+                workers: int | None = None) -> None:
     """Import one file. Quiet: no progress bar and no flagged rows, only the rejected rows
-    (on standard error), and the summary line only when asked for (``--summary``)."""
+    (on standard error), and the summary line only when asked for (``--summary``).
+
+    The progress bar is redrawn on each progress report, not by a refresh thread: the exam
+    import forks its worker processes only from a process without other threads."""
     imaging = get_app().imaging
     p = Path(path)
     console = make_console()
     shown = not quiet and console.is_terminal
     total = _count_rows(p) if shown else None
     with Progress(TextColumn(f"importing {escape(p.name)}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, disable=not shown) as progress:
+                  TimeElapsedColumn(), console=console, disable=not shown,
+                  auto_refresh=False) as progress:
         task = progress.add_task("rows", total=total)
         on_progress: Callable[[int], None] | None = None
         if shown:
-            on_progress = lambda n: progress.update(task, completed=n)  # noqa: E731
+            on_progress = lambda n: progress.update(  # noqa: E731
+                task, completed=n, refresh=True)
         report = imaging.import_file(p, kind, tz=zone(timezone) if timezone else None,
                                      source=source, on_progress=on_progress,
-                                     encoding=encoding)
+                                     encoding=encoding, workers=workers)
     _print_report(report, flagged=not quiet, summary=not quiet if summary is None else summary)
 
 
@@ -95,6 +101,11 @@ _encoding_option = click.option(
     help="Text encoding (default: detected; UTF-8 with or without BOM, or GB18030/GBK as "
          "Excel saves CSV on a zh-CN PC).")
 
+_workers_option = click.option(
+    "--workers", type=click.IntRange(min=0), default=None, metavar="N",
+    help="Processes that parse and seal a large CSV (50,000 rows or more) while the "
+         "database writes; default: one per core (at most 8); 0: none. 解析进程数。")
+
 
 @exams_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
@@ -103,12 +114,13 @@ _encoding_option = click.option(
 @_quiet_option
 @_summary_option
 @_encoding_option
+@_workers_option
 def import_exams_cmd(file: str, timezone: str | None, source: str | None, quiet: bool,
-                     summary: bool | None, encoding: str | None) -> None:
+                     summary: bool | None, encoding: str | None, workers: int | None) -> None:
     """Import exams (CSV/JSON, one row per exam with milestone columns; CSV as Excel saves
     it). Re-importing the same file changes nothing; wrong rows are reported with line,
     column and value and left out."""
-    _run_import(file, "exams", timezone, source, quiet, encoding, summary)
+    _run_import(file, "exams", timezone, source, quiet, encoding, summary, workers)
 
 
 @exams_group.command("import-faults")

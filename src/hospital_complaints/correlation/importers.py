@@ -15,9 +15,10 @@ bulk (``ImagingRepository.add_exam_rows``).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -460,27 +461,9 @@ def _exam_rows(path: Path, encoding: str | None, tz: ZoneInfo | None, source: st
     """The valid exam rows of a file; every other row goes to ``report.rejected``."""
     header, lists = read_lists(path, encoding)
     if header is not None:
-        names = _check_header("exams", header)
-        positions = {n: i for i, n in enumerate(names)}
-        parser = _ExamParser(positions, tz, source)
-        acc_at = positions["accession_number"]
-        for line, row in lists:
-            report.read += 1
-            if on_progress is not None and report.read % PROGRESS_EVERY == 0:
-                on_progress(report.read)
-            if acc_at >= len(row) or not row[acc_at].strip():
-                report.rejected.append(RowProblem(line, "accession_number", "", "required"))
-                continue
-            try:
-                r = parser.parse(line, row)
-            except _RowError as err:
-                report.rejected += err.problems
-                continue
-            flags = flags_of(r[7:])
-            if flags:
-                report.flagged.append((line, r[0], flags))
-            report.imported += 1
-            yield r
+        positions = exam_positions(header)
+        yield from checked_exam_rows(_ExamParser(positions, tz, source),
+                                     positions["accession_number"], lists, report, on_progress)
         return
     parser = _ExamParser({c: i for i, c in enumerate(EXAM_COLUMNS)}, tz, source)
     for n, record in _records(path, encoding):
@@ -498,6 +481,35 @@ def _exam_rows(path: Path, encoding: str | None, tz: ZoneInfo | None, source: st
         flags = flags_of(r[7:])
         if flags:
             report.flagged.append((n, r[0], flags))
+        report.imported += 1
+        yield r
+
+
+def exam_positions(header: list[str]) -> dict[str, int]:
+    """Each exam column's position in a CSV header (checked: InvalidInput otherwise)."""
+    return {n: i for i, n in enumerate(_check_header("exams", header))}
+
+
+def checked_exam_rows(parser: _ExamParser, acc_at: int,
+                      lists: Iterable[tuple[int, list[str]]], report: ImportReport,
+                      on_progress: Callable[[int], None] | None) -> Iterator[ExamRow]:
+    """The valid rows of CSV ``lists`` (line, cells); the others go to ``report.rejected``,
+    rows with missing or out-of-order times also to ``report.flagged``."""
+    for line, row in lists:
+        report.read += 1
+        if on_progress is not None and report.read % PROGRESS_EVERY == 0:
+            on_progress(report.read)
+        if acc_at >= len(row) or not row[acc_at].strip():
+            report.rejected.append(RowProblem(line, "accession_number", "", "required"))
+            continue
+        try:
+            r = parser.parse(line, row)
+        except _RowError as err:
+            report.rejected += err.problems
+            continue
+        flags = flags_of(r[7:])
+        if flags:
+            report.flagged.append((line, r[0], flags))
         report.imported += 1
         yield r
 
@@ -619,20 +631,25 @@ def _models(path: Path, kind: Kind, encoding: str | None, tz: ZoneInfo | None, s
 def import_file(repo: ImagingRecords, path: Path, kind: Kind, *, tz: ZoneInfo | None = None,
                 source: str | None = None,
                 on_progress: Callable[[int], None] | None = None,
-                encoding: str | None = None) -> ImportReport:
+                encoding: str | None = None, workers: int | None = None) -> ImportReport:
     """Import one file; returns what was imported and every rejected row with its reason.
 
     CSV headers and JSON/JSONL records are checked the same way: a column or key that is not
     one of the kind's columns is refused (for rosters it is kept as an extra attribute), never
     dropped in silence. A header error stores nothing; otherwise the valid rows are stored
     in batches (each batch whole or not at all; a large SQLite load is one transaction, see
-    ``storage.sql.imaging.bulk``)."""
+    ``storage.sql.imaging.bulk``).
+
+    ``workers``: worker processes that parse and prepare a large exam CSV while the store
+    writes (:mod:`.import_workers`; default: one per core, at most 8; 0 or 1: none)."""
     if not path.is_file():
         raise InvalidInput("import file", [FieldProblem("file", str(path), "an existing file")],
                            [f"  - 找不到文件 {path}"])
     report = ImportReport(kind)
     src = (source or path.name)[:MAX_TEXT]
     if kind == "exams":
+        if _import_parallel(repo, path, encoding, tz, src, report, on_progress, workers):
+            return report
         rows = _exam_rows(path, encoding, tz, src, report, on_progress)
         first = next(rows, None)  # the header is checked before anything is written
         if first is not None:
@@ -648,6 +665,89 @@ def import_file(repo: ImagingRecords, path: Path, kind: Kind, *, tz: ZoneInfo | 
     if on_progress is not None:
         on_progress(report.read)
     return report
+
+
+def _import_parallel(repo: ImagingRecords, path: Path, encoding: str | None,
+                     tz: ZoneInfo | None, source: str, report: ImportReport,
+                     on_progress: Callable[[int], None] | None, workers: int | None) -> bool:
+    """Import a large exam CSV with worker processes (:mod:`.import_workers`) when the
+    file, the store and ``workers`` allow; False (nothing done) when not."""
+    from . import import_workers as iw  # multiprocessing, only when it may be used
+    from .repository import PreparedExamRows
+
+    if path.suffix.lower() != ".csv" or not isinstance(repo, PreparedExamRows):
+        return False
+    n = iw.default_workers() if workers is None else workers
+    expected = _estimate_rows(path)
+    if (n < 2 or expected is None or expected < iw.PARALLEL_MIN_ROWS
+            or not iw.can_fork()):
+        return False
+    prepare = repo.exam_row_preparer()
+    if prepare is None:
+        return False
+    enc = _open_encoding(path, encoding)
+    batches = prepared_exam_batches(path, enc, tz, source, report, on_progress, prepare, n)
+    first = next(batches, None)  # the header is checked before anything is written
+    if first is not None:
+        repo.add_prepared_exam_rows(_chain(first, batches), expected=expected)
+    if on_progress is not None:
+        on_progress(report.read)
+    return True
+
+
+#: a worker's answer for one chunk: its prepared rows, its report (lines of the chunk)
+_Done = tuple[list[tuple[Any, ...]], ImportReport]
+#: what a worker process was set up with (:func:`_worker_start`)
+_worker: dict[str, Any] = {}
+
+
+def _worker_start(positions: dict[str, int], tz: ZoneInfo | None, source: str,
+                  prepare: Callable[[ExamRow], tuple[Any, ...]]) -> None:
+    """A worker's set-up: the parser of this file's columns and the store's preparer."""
+    _worker["parser"] = _ExamParser(positions, tz, source)
+    _worker["acc_at"] = positions["accession_number"]
+    _worker["prepare"] = prepare
+
+
+def _worker_chunk(text: str) -> _Done:
+    """In a worker: one chunk of whole CSV records, checked and prepared."""
+    report = ImportReport("exams")
+    reader = csv.reader(io.StringIO(text, newline=""))
+
+    def lists() -> Iterator[tuple[int, list[str]]]:
+        for row in reader:  # the main process read the same text without an error
+            if row:
+                yield reader.line_num, row
+
+    rows = list(map(_worker["prepare"], checked_exam_rows(
+        _worker["parser"], _worker["acc_at"], lists(), report, None)))
+    return rows, report
+
+
+def prepared_exam_batches(path: Path, encoding: str, tz: ZoneInfo | None, source: str,
+                          report: ImportReport, on_progress: Callable[[int], None] | None,
+                          prepare: Callable[[ExamRow], tuple[Any, ...]], workers: int
+                          ) -> Iterator[list[tuple[Any, ...]]]:
+    """The prepared rows of an exam CSV, a chunk at a time in the file's order, made by
+    ``workers`` processes (:func:`.import_workers.in_order`); ``report`` is filled as each
+    chunk comes back (line numbers of the file). The header is checked before the first
+    worker starts."""
+    from . import import_workers as iw
+
+    header, chunks = iw.csv_chunks(path, encoding,
+                                   lambda line, exc: _csv_error(path, line, exc))
+    positions = exam_positions(header)
+    for before, (rows, part) in iw.in_order(_worker_chunk, chunks, workers, _worker_start,
+                                            (positions, tz, source, prepare)):
+        read = report.read
+        report.read += part.read
+        report.imported += part.imported
+        report.rejected += [replace(p, line=p.line + before) for p in part.rejected]
+        report.flagged += [(line + before, acc, flags) for line, acc, flags in part.flagged]
+        if on_progress is not None and report.read // PROGRESS_EVERY > read // PROGRESS_EVERY:
+            on_progress(report.read)
+        if rows:
+            yield rows
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

@@ -220,6 +220,33 @@ def timeline_of(exam: ExamRecord) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: e.at)
 
 
+#: byte -> byte XOR 0x36 and XOR 0x5c: HMAC's inner and outer pads (RFC 2104)
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
+def hmac_sha256_hex(key: bytes) -> Callable[[bytes], str]:
+    """HMAC-SHA256 hex digests under ``key``, for many messages: equal to
+    ``hmac.digest(key, message, "sha256").hex()`` (a test checks it for keys of every
+    length class), with the padded key's inner and outer SHA-256 states made once and copied
+    per message (RFC 2104: ``H(key ^ opad || H(key ^ ipad || message))``), which is about a
+    third quicker than copying an ``hmac`` object."""
+    if len(key) > 64:  # SHA-256's block
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(key.translate(_IPAD))
+    outer = hashlib.sha256(key.translate(_OPAD))
+
+    def hexdigest(message: bytes) -> str:
+        i = inner.copy()
+        i.update(message)
+        o = outer.copy()
+        o.update(i.digest())
+        return o.hexdigest()
+
+    return hexdigest
+
+
 class PatientHasher:
     """Keyed hash (HMAC-SHA256) of patient ids, so exams can be matched to a complaint's patient
     without storing the id. One secret per key of the store's key ring; the first hashes new
@@ -234,14 +261,12 @@ class PatientHasher:
         return hmac.digest(self._keys[0], patient_id.strip().encode("utf-8"), "sha256").hex()
 
     def fast(self) -> Callable[[str], str]:
-        """:meth:`hash` for many ids: the keyed state made once and copied per id (a bulk
-        import hashes a million)."""
-        keyed = hmac.new(self._keys[0], digestmod="sha256")
+        """:meth:`hash` for many ids (a bulk import hashes a million): see
+        :func:`hmac_sha256_hex`."""
+        mac = hmac_sha256_hex(self._keys[0])
 
         def hash_id(patient_id: str) -> str:
-            h = keyed.copy()
-            h.update(patient_id.strip().encode("utf-8"))
-            return h.hexdigest()
+            return mac(patient_id.strip().encode("utf-8"))
 
         return hash_id
 

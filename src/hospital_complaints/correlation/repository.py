@@ -6,10 +6,10 @@ The SQL implementation is :class:`hospital_complaints.storage.sql.exams.ImagingR
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from ..domain.imaging import EquipmentFault, ExamEvent, RosterShift
@@ -203,6 +203,25 @@ def dimension_key(dimension: str, modality: str | None, station: str | None,
     if dimension == "month":
         return month or "?"
     raise ValueError(f"unknown dimension {dimension!r}; one of {', '.join(DIMENSIONS)}")
+
+
+@runtime_checkable
+class PreparedExamRows(Protocol):
+    """A store whose exam rows can be prepared in other processes (hashed, derived and
+    sealed), so that a large import parses and prepares in parallel while the store writes
+    (``correlation.import_workers``). Optional: an :class:`ImagingRecords` without it
+    imports in one process."""
+
+    def exam_row_preparer(self) -> Callable[[ExamRow], tuple[Any, ...]] | None:
+        """A picklable function from a parsed row to the row the store writes; None when
+        the store cannot take prepared rows now."""
+        ...
+
+    def add_prepared_exam_rows(self, batches: Iterable[Sequence[tuple[Any, ...]]], *,
+                               expected: int | None = None) -> int:
+        """Store or merge rows made by :meth:`exam_row_preparer`, batch by batch in the
+        order given; returns how many rows were given."""
+        ...
 
 
 class InMemoryImagingRepository:

@@ -127,10 +127,13 @@ class ImagingService:
 
     def import_file(self, path: Path, kind: Kind, *, tz: ZoneInfo | None = None,
                     source: str | None = None, encoding: str | None = None,
-                    on_progress: Callable[[int], None] | None = None) -> ImportReport:
-        """Import exams, faults or roster shifts from a CSV, JSON or JSONL file."""
+                    on_progress: Callable[[int], None] | None = None,
+                    workers: int | None = None) -> ImportReport:
+        """Import exams, faults or roster shifts from a CSV, JSON or JSONL file.
+        ``workers``: processes that prepare a large exam CSV (``correlation.import_workers``;
+        default one per core, 0: none)."""
         report = import_file(self.repo, path, kind, tz=tz, source=source,
-                             on_progress=on_progress, encoding=encoding)
+                             on_progress=on_progress, encoding=encoding, workers=workers)
         if report.imported:
             self.analyze()
         return report

@@ -236,3 +236,91 @@ def test_the_fast_row_builder_equals_the_plain_one(sqlite_store: SqlStore) -> No
                 getattr(e, a) for a in EXAM_TIME_COLUMNS.values())))
         hashed = row if row[5] is None else (*row[:5], repo.hasher.hash(row[5]), *row[6:])
         assert build(row) == repo._built(hashed, plan, local), row
+
+
+def tricky_csv(path: Path) -> Path:
+    """Exams as a real export has them, for the worker processes: accessions given again
+    (in the same chunk and in later ones), rejected rows, a blank line, and quoted cells
+    holding a comma, a quote and line breaks (a chunk must not end inside them)."""
+    exams = records(400, 3) + records(150, 4, sparse=True)
+    write_csv(path, exams)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    head, body = lines[0], lines[1:]
+    body.insert(17, 'Q1,,P1,CT,CT1,"室 1, 东区\n""新""楼\r\n二层",2026-11-16T08:00:00+08:00'
+                    + "," * 10 + "\n")
+    body.insert(40, "\n")
+    body.insert(90, "BAD1,,,CT,CT1,,not a time" + "," * 10 + "\n")
+    body.insert(130, "BAD2,,,XRAY-MACHINE,CT1" + "," * 12 + "\n")
+    body.insert(300, 'Q1,,,,CT2,"又一个\n换行",,2026-11-16T08:05:00+08:00' + "," * 9 + "\n")
+    path.write_text(head + "".join(body), encoding="utf-8")
+    return path
+
+
+def test_worker_processes_store_what_one_process_stores(
+        store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large CSV parsed and prepared by worker processes: the same rows, seals, merges,
+    rejected rows and line numbers as one process, on a first import and on a second
+    (every row merged with its stored row); on SQLite also as one bulk load."""
+    from hospital_complaints.correlation import import_workers, importers
+
+    monkeypatch.setattr(import_workers, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(import_workers, "CHUNK_ROWS", 37)
+    used: list[int] = []
+    batches = importers.prepared_exam_batches
+
+    def spy(*args: Any) -> Any:
+        used.append(args[-1])
+        return batches(*args)
+
+    monkeypatch.setattr(importers, "prepared_exam_batches", spy)
+    repo = ImagingRepository(store, tz=TZ)
+    repo.bulk_batch = 70
+    path = tricky_csv(tmp_path / "ris.csv")
+    again = write_csv(tmp_path / "again.csv", records(200, 5, sparse=True))
+
+    def run(workers: int) -> tuple[list[Any], list[Any]]:
+        clear(store)
+        reports = [import_file(repo, p, "exams", workers=workers) for p in (path, again)]
+        return [(r.read, r.imported, r.rejected, r.flagged) for r in reports], dump(store)
+
+    for bulk_min in ([10**9, 0] if store.dialect == "sqlite" else [10**9]):
+        monkeypatch.setattr(bulk, "BULK_MIN_ROWS", bulk_min)
+        used.clear()
+        one_reports, one_rows = run(0)
+        assert used == []
+        many_reports, many_rows = run(2)
+        assert used == [2, 2]  # the worker path, for both files
+        assert many_reports == one_reports
+        assert many_rows == one_rows  # every column, the seal included
+        (read, imported, rejected, flagged), _ = one_reports
+        assert (read, imported) == (554, 552) and flagged
+        assert [(p.line, p.column) for p in rejected] == [(94, "ordered_at"),
+                                                         (134, "modality")]
+        q1 = repo.exam("Q1")
+        assert q1 is not None and q1.station == "CT2" and q1.room == "又一个\n换行"
+        seals = verify_seals(store)
+        assert seals.problems == [] and seals.unsealed == {}
+
+
+def test_worker_processes_are_not_forked_beside_other_threads(
+        sqlite_store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a process with other threads (a server) the import runs in one process: a thread
+    holding a lock at the fork would leave it held in the child."""
+    import threading
+
+    from hospital_complaints.correlation import import_workers, importers
+
+    monkeypatch.setattr(import_workers, "PARALLEL_MIN_ROWS", 0)
+    called: list[int] = []
+    monkeypatch.setattr(importers, "prepared_exam_batches",
+                        lambda *args: called.append(1))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        report = import_file(ImagingRepository(sqlite_store, tz=TZ),
+                             write_csv(tmp_path / "a.csv", records(50, 6)), "exams", workers=2)
+    finally:
+        stop.set()
+        other.join()
+    assert called == [] and report.imported == 50

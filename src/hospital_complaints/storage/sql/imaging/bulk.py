@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -46,6 +47,7 @@ from ....correlation.exam_rows import (
     merge_rows,
     record_of,
 )
+from ....correlation.records import PatientHasher, hmac_sha256_hex
 from ..seals import PURPOSE, sealed_columns
 from .rows import _chunks
 from .writes import ImagingWrites
@@ -123,43 +125,39 @@ _BUILT_KINDS = ("text",) * 6 + ("int",) * 12 + ("text", "int", "int", "text") + 
     "float",) * 3 + ("text", "text")
 
 
-def _hmac_sha256(key: bytes) -> Callable[[bytes], str]:
-    """HMAC-SHA256 hex digests under ``key``, the keyed state made once and copied per
-    message (as ``hmac.digest(key, msg, "sha256").hex()``)."""
-    keyed = hmac.new(key, digestmod="sha256")
-
-    def hexdigest(message: bytes) -> str:
-        h = keyed.copy()
-        h.update(message)
-        return h.hexdigest()
-
-    return hexdigest
-
-
 def _row_builder(plan: _Plan, local: LocalClock, hash_id: Callable[[str], str] | None
                  ) -> Callable[[ExamRow], tuple[Any, ...]] | None:
     """The stored row (values, then the seal) of a merged :data:`ExamRow`, in one function:
     the same row as :meth:`ImagingBulk._built` (a test compares them), about 1.7 times as
     quick. None when the table's columns are not :data:`BUILT_COLUMNS` with the kinds
-    :data:`_BUILT_KINDS`. ``hash_id``: replace the patient id by its keyed hash first.
+    :data:`_BUILT_KINDS`. ``hash_id``: replace the patient id by its keyed hash first."""
+    if plan.reorder is not None or plan.kinds != _BUILT_KINDS:
+        return None
+    return _builder(plan.table, plan.key_id, plan.key, local, hash_id)
+
+
+def _builder(table: str, key_id: str, key: bytes, local: LocalClock,
+             hash_id: Callable[[str], str] | None
+             ) -> Callable[[ExamRow], tuple[Any, ...]] | None:
+    """:func:`_row_builder` for a table of :data:`BUILT_COLUMNS` named ``table``, sealed
+    under ``key`` (named ``key_id``): plain values, so that a worker process can make it too
+    (:class:`ExamRowPreparer`).
 
     The seal text is made in three pieces: the texts from outside (JSON-encoded), then the
     instants, local day and hour, delays and flags, which are numbers, None or texts of
     digits, '-', letters, ':', '>' and ',' only (written by ``%s`` and then ``None`` turned
     into ``null``), then the source. A delay that is a whole number of minutes is given as
     an integer (how the seal writes it; the database stores it as a double all the same)."""
-    if plan.reorder is not None or plan.kinds != _BUILT_KINDS:
-        return None
     name = encode_basestring
-    head = "[" + name(plan.table) + ",[" + ",".join(
+    head = "[" + name(table) + ",[" + ",".join(
         "[" + name(c) + ",%s]" for c in BUILT_COLUMNS[:6]) + ","
     middle = ",".join("[" + name(c) + (',"%s"]' if c in _SAFE_TEXTS else ",%s]")
                       for c in BUILT_COLUMNS[6:26]) + ","
     tail = "[" + name(BUILT_COLUMNS[26]) + ",%s]]]"
     if any("None" in text or "null" in text for text in (head, middle, tail)):
         return None  # a column name the replacement below would change
-    mac = _hmac_sha256(plan.key)
-    prefix = plan.key_id + ":"
+    mac = hmac_sha256_hex(key)
+    prefix = key_id + ":"
     enc = encode_basestring
 
     def build(r: ExamRow) -> tuple[Any, ...]:
@@ -223,6 +221,39 @@ def _escape(text: str) -> str:
     return text.replace("%", "%%")
 
 
+#: a stored row (:data:`BUILT_COLUMNS` and the seal) -> its :data:`ExamRow`, with the patient
+#: hash in place of the id (as :meth:`ImagingBulk._stored` gives stored rows)
+_RAW_AT = (*range(6), BUILT_COLUMNS.index("source"), *range(6, 16))
+_raw_of: Callable[[tuple[Any, ...]], ExamRow] = itemgetter(*_RAW_AT)
+
+
+class ExamRowPreparer:
+    """Parsed :data:`ExamRow` -> the stored row (the patient id replaced by its keyed hash,
+    the derived values, the seal), as :meth:`ImagingBulk.add_exam_rows` builds it. It can
+    be pickled, so that an import's worker processes prepare rows while the store writes
+    (``correlation.import_workers``); it then carries the table's seal key and the patient
+    hash key to the worker (a child process of the same user, over a local pipe) and builds
+    its row function there."""
+
+    def __init__(self, table: str, key_id: str, key: bytes, hasher: PatientHasher,
+                 tz: ZoneInfo) -> None:
+        self.table, self.key_id, self.key, self.hasher, self.tz = (
+            table, key_id, key, hasher, tz)
+        self._build: Callable[[ExamRow], tuple[Any, ...]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_build": None}
+
+    def __call__(self, row: ExamRow) -> tuple[Any, ...]:
+        build = self._build
+        if build is None:
+            build = _builder(self.table, self.key_id, self.key, LocalClock(self.tz),
+                             self.hasher.fast())
+            assert build is not None  # checked by ImagingBulk.exam_row_preparer
+            self._build = build
+        return build(row)
+
+
 class ImagingBulk(ImagingWrites):
     """:meth:`add_exam_rows`: exams from files, merged and sealed, in bulk."""
 
@@ -254,9 +285,39 @@ class ImagingBulk(ImagingWrites):
             self.add_exams(records())
             return count
         local = LocalClock(self.tz)
-        batches = _chunks(rows, self.bulk_batch)
+        return self._load(_chunks(rows, self.bulk_batch), expected,
+                          lambda conn, batch: self._write_batch(conn, batch, plan, local))
+
+    def exam_row_preparer(self) -> ExamRowPreparer | None:
+        """What :meth:`add_prepared_exam_rows` takes rows from, to run in other processes;
+        None when this table's rows are not built that way (a newer schema)."""
+        plan = self._plan()
+        if plan is None or _row_builder(plan, LocalClock(self.tz), None) is None:
+            return None
+        return ExamRowPreparer(plan.table, plan.key_id, plan.key, self.hasher, self.tz)
+
+    def add_prepared_exam_rows(self, batches: Iterable[Sequence[tuple[Any, ...]]], *,
+                               expected: int | None = None) -> int:
+        """:meth:`add_exam_rows` of rows already prepared by :meth:`exam_row_preparer`
+        (hashed, derived and sealed), in the batches given: the same merges (an accession
+        twice, or already stored, is merged from its values and sealed again), the same
+        transactions."""
+        plan = self._plan()
+        if plan is None:
+            raise ValueError("the exam table's columns changed since the rows were prepared")
+        local = LocalClock(self.tz)
+        build = _row_builder(plan, local, None)
+        if build is None:
+            raise ValueError("the exam table's columns changed since the rows were prepared")
+        return self._load(batches, expected,
+                          lambda conn, batch: self._write_prepared(conn, batch, plan, build))
+
+    def _load(self, batches: Iterable[Sequence[Any]], expected: int | None,
+              write: Callable[[Connection, Sequence[Any]], None]) -> int:
+        """Write ``batches`` with ``write`` (in the caller's order): a SQLite bulk load, or
+        a transaction per batch, done again on a unique-key conflict (another writer)."""
         if self.store.dialect == "sqlite":
-            return self._load_sqlite(batches, plan, local, expected)
+            return self._load_sqlite(batches, expected, write)
         dbapi = self.store.engine.dialect.dbapi
         conflict = (sa.exc.IntegrityError, *((dbapi.IntegrityError,) if dbapi else ()))
         n = 0
@@ -264,7 +325,7 @@ class ImagingBulk(ImagingWrites):
             for attempt in range(_ATTEMPTS):
                 try:
                     with self.store.write() as conn:
-                        self._write_batch(conn, batch, plan, local)
+                        write(conn, batch)
                     break
                 except conflict:  # another writer stored one of the exams meanwhile
                     if attempt == _ATTEMPTS - 1:
@@ -274,8 +335,8 @@ class ImagingBulk(ImagingWrites):
 
     # -- SQLite -----------------------------------------------------------------------------
 
-    def _load_sqlite(self, batches: Iterable[list[ExamRow]], plan: _Plan, local: LocalClock,
-                     expected: int | None) -> int:
+    def _load_sqlite(self, batches: Iterable[Sequence[Any]], expected: int | None,
+                     write: Callable[[Connection, Sequence[Any]], None]) -> int:
         e = self.exams
         with self.store.read() as conn:
             stored = int(conn.execute(sa.select(sa.func.count()).select_from(e)).scalar_one())
@@ -289,14 +350,14 @@ class ImagingBulk(ImagingWrites):
                 for name, _sql in indexes:
                     conn.exec_driver_sql(f"DROP INDEX {prep.quote(name)}")
                 for batch in batches:
-                    self._write_batch(conn, batch, plan, local)
+                    write(conn, batch)
                     n += len(batch)
                 for _name, sql in indexes:
                     conn.exec_driver_sql(sql)
             return n
         for batch in batches:
             with self.store.write() as conn, _sqlite_cache(conn):
-                self._write_batch(conn, batch, plan, local)
+                write(conn, batch)
             n += len(batch)
         return n
 
@@ -332,6 +393,26 @@ class ImagingBulk(ImagingWrites):
         else:
             rows = list(map(hashed, merged.values()))
         self._insert(conn, rows, plan)
+
+    def _write_prepared(self, conn: Connection, batch: Sequence[tuple[Any, ...]], plan: _Plan,
+                        build: Callable[[ExamRow], tuple[Any, ...]]) -> None:
+        """One batch of prepared rows (:class:`ExamRowPreparer`): merged as
+        :meth:`_write_batch` merges, from the values the rows carry (the patient's hash in
+        place of the id, as stored rows have it)."""
+        merged: dict[str, tuple[Any, ...]] = dict(zip(map(_first, batch), batch, strict=True))
+        if len(merged) < len(batch):  # an accession twice in the batch: the later wins
+            merged = {}
+            for r in batch:
+                old = merged.get(r[0])
+                merged[r[0]] = r if old is None else build(merge_rows(_raw_of(old), _raw_of(r)))
+        stored = self._stored(conn, list(merged))
+        if stored:
+            for acc, old_row in stored.items():
+                merged[acc] = build(merge_rows(old_row, _raw_of(merged[acc])))
+            e = self.exams
+            for keys in _chunks(stored, 1000):
+                conn.execute(sa.delete(e).where(e.c.accession_number.in_(keys)))
+        self._insert(conn, list(merged.values()), plan)
 
     def _patient_hash(self) -> Callable[[str], str]:
         return self.hasher.fast()
