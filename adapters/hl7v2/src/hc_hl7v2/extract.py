@@ -490,7 +490,7 @@ def _compile_values(resolved: _Resolved, size: int) -> _ValuesFn:
 _GroupRead = Callable[[Message, "_Rules", list["Hl7Event"], list["ExamEvent"],
                        tuple[str, str, str, str]], bool]
 
-# what _compile_event's code does after reading the values v0..v10 of a spec (the two times,
+# what _compile_read's code does after reading the values v0..v10 of a spec (the two times,
 # then _VALUE_NAMES in order): the hot path of every event, with the rare cases (a time not
 # cached, a UID or modality not seen before, an AIG, a value too long) handed to the
 # functions that also make the warnings
