@@ -11,7 +11,7 @@ associated data, so it cannot be moved to another row.
 
 from __future__ import annotations
 
-import json
+import functools
 from typing import Any
 
 from pydantic import BaseModel
@@ -32,25 +32,40 @@ MARKER = "__hc_personal__"
 Path = list[str | int]
 
 
+#: per field of a payload model: its name, whether it is personal, and the model its value
+#: holds (a nested model, or a list of them), if any
+_FieldPlan = tuple[tuple[str, bool, type[BaseModel] | None], ...]
+
+
+@functools.cache
+def _field_plan(model: type[BaseModel]) -> _FieldPlan:
+    """Which fields of ``model`` are personal and which hold models, worked out once per
+    model class (they are fixed when the class is made)."""
+    plan = []
+    for name, info in model.model_fields.items():
+        personal = any(isinstance(m, Personal) for m in info.metadata)
+        models = [] if personal else models_in(info.annotation)
+        if personal or models:
+            plan.append((name, personal, models[0] if models else None))
+    return tuple(plan)
+
+
 def _collect(model: type[BaseModel], data: dict[str, Any], path: Path,
              out: list[tuple[Path, Any]]) -> None:
-    for name, info in model.model_fields.items():
+    for name, personal, nested in _field_plan(model):
         if name not in data:
             continue
         value = data[name]
-        if any(isinstance(m, Personal) for m in info.metadata):
+        if personal:
             if value is not None:
                 out.append(([*path, name], value))
-            continue
-        models = models_in(info.annotation)
-        if not models:
-            continue
-        if isinstance(value, dict):
-            _collect(models[0], value, [*path, name], out)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, dict):
-                    _collect(models[0], item, [*path, name, i], out)
+        elif nested is not None:
+            if isinstance(value, dict):
+                _collect(nested, value, [*path, name], out)
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, dict):
+                        _collect(nested, item, [*path, name, i], out)
 
 
 def split_personal(event_type: str, payload: dict[str, Any],
@@ -59,18 +74,25 @@ def split_personal(event_type: str, payload: dict[str, Any],
 
     The personal fields are those of the payload class of ``event_type`` version ``version``;
     an event type or version this release does not know raises ``UnknownEventSchema`` (it
-    could hold personal data that would otherwise be stored in plain text).
+    could hold personal data that would otherwise be stored in plain text). ``payload`` is
+    not changed: the dicts and lists on the way to a marker are copied, the rest is shared.
     """
     found: list[tuple[Path, Any]] = []
     _collect(PAYLOADS.get(event_type, version), payload, [], found)
     if not found:
         return payload, []
-    redacted: dict[str, Any] = json.loads(json.dumps(payload))
+    redacted = dict(payload)
+    copies = {id(redacted)}  # the containers made here (the others are the caller's)
     values: list[Any] = []
     for i, (path, value) in enumerate(found):
         target: Any = redacted
         for step in path[:-1]:
-            target = target[step]
+            child = target[step]
+            if id(child) not in copies:
+                child = dict(child) if isinstance(child, dict) else list(child)
+                copies.add(id(child))
+                target[step] = child
+            target = child
         target[path[-1]] = {MARKER: i}
         values.append(value)
     return redacted, values
