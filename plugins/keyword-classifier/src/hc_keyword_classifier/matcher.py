@@ -102,6 +102,10 @@ class KeywordClassifier:
                                        for i in indexes), re.IGNORECASE)
             for first, indexes in by_first.items()
         }
+        # where the next keyword can start: a character of by_first, found in the lowered
+        # text by one search instead of a step of the loop per character
+        self._starts = re.compile("[" + "".join(re.escape(c) for c in sorted(by_first)) + "]"
+                                  if by_first else "(?!)")  # (?!): no keyword, no start
 
     @property
     def table(self) -> Mapping[Category, tuple[str, ...]]:
@@ -119,7 +123,13 @@ class KeywordClassifier:
         lowered = text.lower()
         by_first = self._by_first
         pos, end = 0, len(text)
+        starts = self._starts.search if len(lowered) == end else None
         while pos < end:
+            if starts is not None:  # skip to the next character a keyword starts with
+                at = starts(lowered, pos)
+                if at is None:
+                    break
+                pos = at.start()
             regex = by_first.get(lowered[pos]) if len(lowered) == end else None
             m = regex.match(text, pos) if regex is not None else None
             if m is None:
