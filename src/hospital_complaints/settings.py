@@ -153,6 +153,24 @@ def read_sources(environ: Mapping[str, str] | None = None,
     return data, sources
 
 
+def sources_stamp(plugin_env: Mapping[str, tuple[str, str]] | None = None
+                  ) -> tuple[Any, ...]:
+    """Everything :func:`read_sources` reads from the process for ``plugin_env``: the value
+    of each variable it knows and the settings file's name and bytes. Two equal stamps give
+    the same settings, so :meth:`Settings.load` keeps its last answer for a stamp (a library
+    caller that asks for every complaint pays for reading, not for checking)."""
+    env = os.environ
+    names = (*ENVIRONMENT, *(plugin_env or {}))
+    file_name = env.get(SETTINGS_FILE_VAR)
+    content = None
+    if file_name:
+        try:
+            content = Path(file_name).read_bytes()
+        except OSError:
+            content = None  # read_sources says what is wrong with it
+    return names, tuple(map(env.get, names)), file_name, content
+
+
 def plugin_switches(environ: Mapping[str, str] | None = None,
                     ) -> tuple[frozenset[str], bool] | None:
     """``disabled_plugins`` and ``trace_hooks`` (``HC_DISABLE_PLUGINS``, ``HC_TRACE_HOOKS``,

@@ -27,7 +27,7 @@ from pydantic import (
 
 from .clock import DEFAULT_TIMEZONE, zone
 from .errors import ConfigError
-from .settings import PluginSettings, read_sources
+from .settings import PluginSettings, read_sources, sources_stamp
 
 
 class _Section(BaseModel):
@@ -231,11 +231,21 @@ class Settings(_Section):
 
         ``plugin_env`` maps further variable names to (plugin, key), as plugins declared
         them (``hc_register_settings``)."""
+        global _last_load
+        stamp = None
+        if environ is None:  # the process's: the last answer, while its sources are equal
+            stamp = (cls, sources_stamp(plugin_env))
+            last = _last_load  # one read: another thread may replace it
+            if last is not None and last[0] == stamp:
+                return last[1]
         data, sources = read_sources(environ, plugin_env)
         try:
-            return cls.model_validate(data)
+            settings = cls.model_validate(data)
         except ValidationError as exc:
             raise settings_error(exc, sources) from None
+        if stamp is not None:
+            _last_load = (stamp, settings)
+        return settings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -312,3 +322,7 @@ def plugin_config(settings: Settings, declared: PluginSettings) -> BaseModel:
         sources.update({(k,): f"[plugins.{declared.id}] {k}" for k in raw if (k,) not in sources})
         raise settings_error(exc, sources) from None
 
+
+#: Settings.load's last answer for the process's environment, with the stamp of its sources
+#: (:func:`~hospital_complaints.settings.sources_stamp`); immutable, so it can be shared
+_last_load: tuple[tuple[Any, ...], Settings] | None = None

@@ -119,3 +119,26 @@ def test_a_plugin_switch_only_the_models_read_is_left_to_them(tmp_path: Path,
 def test_keys_are_never_shown_in_errors() -> None:
     s = Settings.load({"HC_ENCRYPTION_KEYS": "secret-key-material"})
     assert "secret-key-material" not in repr(s)
+
+
+def test_loading_again_with_the_same_sources_gives_the_same_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process's settings are checked again only when a source changed: a variable the
+    loader reads, or the settings file's name or bytes (a library caller asks per item)."""
+    monkeypatch.delenv("HC_SETTINGS_FILE", raising=False)
+    monkeypatch.setenv("HC_REFERENCE_PREFIX", "HA")
+    first = Settings.load()
+    assert Settings.load() is first and first.reference_prefix == "HA"
+    monkeypatch.setenv("HC_REFERENCE_PREFIX", "HB")
+    assert Settings.load().reference_prefix == "HB"
+    monkeypatch.delenv("HC_REFERENCE_PREFIX")
+    file = tmp_path / "hc.toml"
+    file.write_text('reference_prefix = "HC"\n', encoding="utf-8")
+    monkeypatch.setenv("HC_SETTINGS_FILE", str(file))
+    assert Settings.load().reference_prefix == "HC"
+    file.write_text('reference_prefix = "HD"\n', encoding="utf-8")  # same name and size
+    assert Settings.load().reference_prefix == "HD"
+    file.write_text('reference_prefix = "hd"\n', encoding="utf-8")
+    for _ in range(2):  # a bad file is refused every time, never remembered
+        with pytest.raises(ConfigError):
+            Settings.load()
