@@ -310,17 +310,15 @@ class _Group:
     A group depends only on the message's shape (its type and segment ids), so it is built
     once per shape (:class:`_Shape`) and shared by every message of that shape; it must not
     be changed after it was built. Specs (module constants) are cached by ``id``, checked to
-    be the same object. ``family`` is the rule it is read by: :meth:`read_fn` gives, per
-    rules, its reading compiled (:func:`_compile_read`)."""
+    be the same object. ``family`` is the rule it is read by: :meth:`read_fn` compiles its
+    reading for a set of rules (:func:`_compile_read`; :class:`_Shape` keeps them)."""
 
-    __slots__ = ("_by_rules", "_readers", "_resolved", "_where", "family", "has_aig",
-                 "has_obx", "seg")
+    __slots__ = ("_readers", "_resolved", "_where", "family", "has_aig", "has_obx", "seg")
 
     def __init__(self, seg: dict[str, int], top: dict[str, int] | None = None,
                  family: _Family | None = None) -> None:
         self.seg = seg
         self.family = family
-        self._by_rules: dict[_Rules, _GroupRead] = {}
         # paths resolve against the group's segments plus the message's first PID, PV1 and
         # EVN (PID-3, and PV1-19 or the like in a sender's profile)
         top = top or {}
@@ -333,18 +331,10 @@ class _Group:
         self._readers: dict[int, tuple[_Spec, _ValuesFn]] = {}
 
     def read_fn(self, rules: _Rules) -> _GroupRead:
-        """The group's event read by ``rules`` (the specs its family names), compiled once
-        per rules (a handful: the defaults and the senders' profiles; bounded)."""
-        got = self._by_rules.get(rules)
-        if got is None:
-            if self.family is None:
-                raise ValueError("a group without a rule cannot be read")
-            specs = tuple(getattr(rules, name) for name in self.family.specs)
-            got = _compile_read(self, specs)
-            if len(self._by_rules) >= 64:
-                self._by_rules.clear()
-            self._by_rules[rules] = got
-        return got
+        """The group's event read by ``rules`` (the specs its family names), compiled."""
+        if self.family is None:
+            raise ValueError("a group without a rule cannot be read")
+        return _compile_read(self, tuple(getattr(rules, name) for name in self.family.specs))
 
     def reader(self, spec: _Spec) -> _ValuesFn:
         """:meth:`_Reader.values` for ``spec`` in this group, compiled once (see
@@ -493,7 +483,8 @@ _GroupRead = Callable[[Message, "_Rules", list["Hl7Event"], list["ExamEvent"],
 # what _compile_read's code does after reading the values v0..v10 of a spec (the two times,
 # then _VALUE_NAMES in order): the hot path of every event, with the rare cases (a time not
 # cached, a UID or modality not seen before, an AIG, a value too long) handed to the
-# functions that also make the warnings
+# functions that also make the warnings. HAS_OBX and HAS_AIG are replaced by the group's
+# True or False (_compile_read)
 _EVENT_TAIL = """
 r = None
 zone = rules.zone
@@ -513,7 +504,7 @@ if v2 is None and v4 is not None and rules.accession_from_filler:
     v2 = v4
     sources['accession_number'] = sources['filler_order']
 if v6 is None:
-    if shape.has_obx:
+    if HAS_OBX:
         v6, passed = _study_uid(msg, sources, None)
         if passed:
             if r is None:
@@ -530,13 +521,13 @@ if v7 is not None:
     if m is None:
         if r is None:
             r = _Reader(msg, group, rules, sources)
-        m = _modality(msg, r, spec, shape.has_obx)
+        m = _modality(msg, r, spec, HAS_OBX)
     v7 = m
-elif shape.has_obx and _obx(msg, '121139', 'modality') is not None:
+elif HAS_OBX and _obx(msg, '121139', 'modality') is not None:
     if r is None:
         r = _Reader(msg, group, rules, sources)
     v7 = _modality(msg, r, spec, True)
-if v8 is None and shape.has_aig and rules.aig:
+if v8 is None and HAS_AIG and rules.aig:
     v8, passed = _aig_station(msg, rules, sources)
     if passed:
         if r is None:
@@ -622,9 +613,9 @@ def _compile_read(group: _Group, specs: tuple[_Spec, ...]) -> _GroupRead:
     extra = "".join(f", {name!r}: {name.removesuffix('_date_only')!r} in date_only"
                     for name in _PRECISION_FIELDS)  # the date-only flags, in field order
     tail = tail.replace("'source_message_id': cid}", f"'source_message_id': cid{extra}}}")
-    # the shape's OBX and AIG as constants: the compiler drops the branches of a False
-    tail = tail.replace("shape.has_obx", repr(bool(group.has_obx)))
-    tail = tail.replace("shape.has_aig", repr(bool(group.has_aig)))
+    # the message's OBX and AIG as literals: the compiler drops the branches of a False
+    tail = tail.replace("HAS_OBX", repr(bool(group.has_obx)))
+    tail = tail.replace("HAS_AIG", repr(bool(group.has_aig)))
     lines += ["    " + line for line in tail.strip("\n").splitlines()]
     namespace: dict[str, Any] = {
         "unescape": unescape, "DTM_CACHE": DTM_CACHE, "_Reader": _Reader, "group": group,
@@ -1087,21 +1078,19 @@ class _Family(NamedTuple):
 
 class _Shape:
     """What depends only on a message's type and segment ids, computed once per shape and
-    cached (:data:`_SHAPES`): the groups its rule reads, whether an OBX may carry the study
-    UID or modality, and whether there is an AIG; per rules, the compiled reading of each
-    group (:meth:`reads`)."""
+    cached (:data:`_SHAPES`): the groups its rule reads and, per rules, the compiled reading
+    of each group (:meth:`reads`; a handful of rules: the defaults and the senders'
+    profiles; bounded)."""
 
-    __slots__ = ("_reads", "groups", "has_aig", "has_obx")
+    __slots__ = ("_reads", "groups")
 
     def __init__(self, family: _Family, groups: list[dict[str, int]],
                  top: dict[str, int]) -> None:
         self.groups = [_Group(g, top, family) for g in groups]
-        self.has_obx = "OBX" in top
-        self.has_aig = "AIG" in top
         self._reads: dict[_Rules, tuple[_GroupRead, ...]] = {}
 
     def reads(self, rules: _Rules) -> tuple[_GroupRead, ...]:
-        """Each group's :meth:`_Group.read_fn` for ``rules``, looked up once per rules."""
+        """Each group's :meth:`_Group.read_fn` for ``rules``, compiled once per rules."""
         got = self._reads.get(rules)
         if got is None:
             got = tuple(g.read_fn(rules) for g in self.groups)
