@@ -333,9 +333,10 @@ def test_the_fast_patient_hash_equals_the_hasher() -> None:
 
 
 @pytest.mark.parametrize("key_length", [0, 1, 32, 63, 64, 65, 200])
-def test_the_precomputed_hmac_equals_the_standard_library(key_length: int) -> None:
-    """Patient hashes and row seals of a bulk import use HMAC-SHA256 with its pads made
-    once: the same digests as ``hmac`` for short, block-sized and long keys."""
+def test_the_reused_hmac_state_gives_the_standard_digests(key_length: int) -> None:
+    """Patient hashes and row seals of a bulk import copy one keyed HMAC-SHA256 state per
+    message: the same digests as ``hmac.digest`` for short, block-sized and long keys, and
+    for messages one after another (no state left over from the one before)."""
     import hmac
 
     from hospital_complaints.correlation.records import hmac_sha256_hex
