@@ -28,7 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..domain.complaint import DicomUID, ModalityCode
 from ..domain.imaging import EquipmentFault, RosterShift
-from ..errors import FieldProblem, InvalidInput
+from ..errors import FieldProblem, HospitalComplaintsError, InvalidInput
 from .exam_rows import ExamRow, flags_of
 from .repository import ImagingRecords
 
@@ -473,16 +473,9 @@ def _exam_rows(path: Path, encoding: str | None, tz: ZoneInfo | None, source: st
         cells = _keyed_cells(record)
         if _rejected_keys("exams", n, record, cells, report):
             continue
-        try:
-            r = parser.parse(n, [cells.get(c, "") for c in EXAM_COLUMNS])
-        except _RowError as err:
-            report.rejected += err.problems
-            continue
-        flags = flags_of(r[7:])
-        if flags:
-            report.flagged.append((n, r[0], flags))
-        report.imported += 1
-        yield r
+        r = _parsed(parser, n, [cells.get(c, "") for c in EXAM_COLUMNS], report)
+        if r is not None:
+            yield r
 
 
 def exam_positions(header: list[str]) -> dict[str, int]:
@@ -502,16 +495,25 @@ def checked_exam_rows(parser: _ExamParser, acc_at: int,
         if acc_at >= len(row) or not row[acc_at].strip():
             report.rejected.append(RowProblem(line, "accession_number", "", "required"))
             continue
-        try:
-            r = parser.parse(line, row)
-        except _RowError as err:
-            report.rejected += err.problems
-            continue
-        flags = flags_of(r[7:])
-        if flags:
-            report.flagged.append((line, r[0], flags))
-        report.imported += 1
-        yield r
+        r = _parsed(parser, line, row, report)
+        if r is not None:
+            yield r
+
+
+def _parsed(parser: _ExamParser, line: int, cells: list[str], report: ImportReport
+            ) -> ExamRow | None:
+    """One row's cells parsed and counted in ``report``: imported (and flagged when a time
+    is missing or out of order), or rejected with its problems (None)."""
+    try:
+        r = parser.parse(line, cells)
+    except _RowError as err:
+        report.rejected += err.problems
+        return None
+    flags = flags_of(r[7:])
+    if flags:
+        report.flagged.append((line, r[0], flags))
+    report.imported += 1
+    return r
 
 
 def _keyed_cells(record: Mapping[str, Any]) -> dict[str, str]:
@@ -732,13 +734,28 @@ def prepared_exam_batches(path: Path, encoding: str, tz: ZoneInfo | None, source
     ``workers`` processes (:func:`.import_workers.in_order`); ``report`` is filled as each
     chunk comes back (line numbers of the file). The header is checked before the first
     worker starts."""
+    from concurrent.futures.process import BrokenProcessPool  # with multiprocessing: here
+
     from . import import_workers as iw
 
     header, chunks = iw.csv_chunks(path, encoding,
                                    lambda line, exc: _csv_error(path, line, exc))
     positions = exam_positions(header)
-    for before, (rows, part) in iw.in_order(_worker_chunk, chunks, workers, _worker_start,
-                                            (positions, tz, source, prepare)):
+    done = iw.in_order(_worker_chunk, chunks, workers, _worker_start,
+                       (positions, tz, source, prepare))
+    while True:
+        try:
+            before, (rows, part) = next(done)
+        except StopIteration:
+            return
+        except BrokenProcessPool:  # a worker was killed (out of memory, a signal)
+            raise HospitalComplaintsError(
+                f"a worker process preparing {path.name} stopped unexpectedly (for example, "
+                f"the machine ran out of memory) after line {report.read + 1}; run the "
+                "import again with --workers 0 (one process): rows already stored are not "
+                "stored twice",
+                f"导入 {path.name} 时解析进程意外退出（例如内存不足），约在第 {report.read + 1} "
+                "行之后；请加 --workers 0（单进程）重新导入，已存入的行不会重复") from None
         read = report.read
         report.read += part.read
         report.imported += part.imported

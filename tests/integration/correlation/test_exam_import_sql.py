@@ -324,3 +324,29 @@ def test_worker_processes_are_not_forked_beside_other_threads(
         stop.set()
         other.join()
     assert called == [] and report.imported == 50
+
+
+def _killed_worker(text: str) -> Any:
+    """A worker that dies as one killed for lack of memory would."""
+    import os
+
+    os._exit(137)
+
+
+def test_a_killed_worker_stops_the_import_with_what_to_do_and_stores_nothing(
+        sqlite_store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker process that dies (the kernel's out-of-memory killer) ends the import with
+    an error that says so and how to go on (one process), in English and Chinese, not a
+    traceback; the bulk load is one transaction, so nothing of it is stored."""
+    from hospital_complaints.correlation import import_workers, importers
+    from hospital_complaints.errors import HospitalComplaintsError
+
+    monkeypatch.setattr(import_workers, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(bulk, "BULK_MIN_ROWS", 0)
+    monkeypatch.setattr(importers, "_worker_chunk", _killed_worker)
+    path = write_csv(tmp_path / "ris.csv", records(120, 8))
+    with pytest.raises(HospitalComplaintsError) as caught:
+        import_file(ImagingRepository(sqlite_store, tz=TZ), path, "exams", workers=2)
+    assert "ris.csv" in caught.value.en and "--workers 0" in caught.value.en
+    assert "--workers 0" in str(caught.value.zh) and "内存不足" in str(caught.value.zh)
+    assert dump(sqlite_store) == []

@@ -380,9 +380,7 @@ class ImagingBulk(ImagingWrites):
                 if r[5] is not None:
                     r = (*r[:5], hash_id(r[5]), *r[6:])
                 merged[acc] = merge_rows(old, r)
-            e = self.exams
-            for keys in _chunks(stored, 1000):
-                conn.execute(sa.delete(e).where(e.c.accession_number.in_(keys)))
+            self._delete(conn, stored)
         hashed = _row_builder(plan, local, self._patient_hash()) if build is not None else None
         if build is None or hashed is None:
             rows = [self._built(r if acc in stored or r[5] is None
@@ -409,10 +407,14 @@ class ImagingBulk(ImagingWrites):
         if stored:
             for acc, old_row in stored.items():
                 merged[acc] = build(merge_rows(old_row, _raw_of(merged[acc])))
-            e = self.exams
-            for keys in _chunks(stored, 1000):
-                conn.execute(sa.delete(e).where(e.c.accession_number.in_(keys)))
+            self._delete(conn, stored)
         self._insert(conn, list(merged.values()), plan)
+
+    def _delete(self, conn: Connection, accessions: Iterable[str]) -> None:
+        """Delete the stored rows of ``accessions`` (their merged rows are inserted next)."""
+        e = self.exams
+        for keys in _chunks(accessions, 1000):
+            conn.execute(sa.delete(e).where(e.c.accession_number.in_(keys)))
 
     def _patient_hash(self) -> Callable[[str], str]:
         return self.hasher.fast()
