@@ -11,9 +11,13 @@ Two measurements per engine, both through the service API with the built-in plug
 * ``register --many`` (SQLite): the command line on a JSON-lines file of ``--file-n``
   complaints shaped like ``examples/intake/complaint.json`` (no department given, so each
   is routed: two events; an idempotency key per line), timed from start to exit (start-up
-  included), then the same file again (every line already registered).
+  included), then the same file again (every line already registered);
+* with ``--git-rev REV``: ``register --many`` of the same file by REV's core and keyword
+  classifier (a ``git archive`` copy put first on PYTHONPATH), alternating with today's,
+  ``--rounds`` times each into new databases, so a busy machine slows both alike.
 
     .venv/bin/python benchmarks/bench_intake.py --n 100000 [--pg URL | --pg none]
+    .venv/bin/python benchmarks/bench_intake.py --n 1000 --pg none --git-rev 5a158e5
 
 Needs only the core for SQLite. PostgreSQL needs its driver (``pip install
 "hospital-complaints[postgresql]"``, which ``python3 dev.py test`` installs) and a server at
@@ -25,8 +29,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
@@ -78,28 +84,79 @@ def bench_one_by_one(store: SqlStore, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def bench_many_cli(tmp: str, n: int) -> tuple[float, float]:
-    """``hospital-complaints register --many`` of ``n`` complaints into a new SQLite
-    database, then again: complaints per second of each run, start-up included."""
-    sample = json.loads((Path(__file__).resolve().parents[1] / "examples" / "intake" /
-                         "complaint.json").read_text(encoding="utf-8"))
+ROOT = Path(__file__).resolve().parents[1]
+#: what ``--git-rev`` takes from the old revision: the core and the plugin on the intake path
+OLD_PARTS = ("src", "plugins/keyword-classifier/src")
+
+
+def many_file(tmp: str, n: int) -> Path:
+    """A JSON-lines file of ``n`` complaints like ``examples/intake/complaint.json``."""
+    sample = json.loads((ROOT / "examples" / "intake" / "complaint.json")
+                        .read_text(encoding="utf-8"))
     path = Path(tmp) / "many.jsonl"
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
             f.write(json.dumps({**sample, "idempotency_key": f"bench-{i}"},
                                ensure_ascii=False) + "\n")
+    return path
+
+
+def run_many(path: Path, db: str, env: dict[str, str]) -> float:
+    """Seconds ``hospital-complaints register --many`` takes, start-up included."""
     cli = Path(sys.executable).parent / "hospital-complaints"
-    argv = [str(cli), "--db", f"sqlite:///{tmp}/many.db", "register", "--many", str(path)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HC_")}  # the defaults
-    rates = []
-    for _ in range(2):
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True)
-        took = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"register --many failed: {done.stderr[-2000:]}")
-        rates.append(n / took)
-    return rates[0], rates[1]
+    argv = [str(cli), "--db", db, "register", "--many", str(path)]
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"register --many failed: {done.stderr[-2000:]}")
+    return took
+
+
+def default_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("HC_") and k != "PYTHONPATH"}  # the defaults
+
+
+def bench_many_cli(tmp: str, n: int) -> tuple[float, float]:
+    """``hospital-complaints register --many`` of ``n`` complaints into a new SQLite
+    database, then again: complaints per second of each run, start-up included."""
+    path = many_file(tmp, n)
+    db = f"sqlite:///{tmp}/many.db"
+    first = run_many(path, db, default_env())
+    again = run_many(path, db, default_env())
+    return n / first, n / again
+
+
+def old_tree(rev: str, into: Path) -> list[Path]:
+    """REV's core and keyword classifier, unpacked under ``into``: the PYTHONPATH entries."""
+    archive = into / "old.tar"
+    with archive.open("wb") as out:
+        subprocess.run(["git", "-C", str(ROOT), "archive", rev, *OLD_PARTS], stdout=out,
+                       check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "old", filter="data")
+    return [into / "old" / part for part in OLD_PARTS]
+
+
+def bench_many_against(tmp: str, n: int, rev: str, rounds: int) -> None:
+    """``register --many`` by today's code and by REV's, alternating, each into a new
+    database: the median and best rate of each, and today's over REV's per round."""
+    path = many_file(tmp, n)
+    old_env = {**default_env(), "PYTHONPATH": os.pathsep.join(
+        str(p) for p in old_tree(rev, Path(tmp)))}
+    times: dict[str, list[float]] = {"today": [], rev: []}
+    for i in range(rounds):
+        order = [("today", default_env()), (rev, old_env)]
+        for name, env in order if i % 2 == 0 else reversed(order):
+            times[name].append(run_many(path, f"sqlite:///{tmp}/ab-{name}-{i}.db", env))
+    print(f"register --many n={n}, {rounds} rounds alternating; load average "
+          f"{os.getloadavg()[0]:.1f}")
+    for name, took in times.items():
+        print(f"  {name:<12} median {n / statistics.median(took):6.0f} complaints/s, best "
+              f"{n / min(took):6.0f}")
+    ratios = [old / new for new, old in zip(times["today"], times[rev], strict=True)]
+    print(f"  today / {rev} per round: " + ", ".join(f"{r:.2f}x" for r in ratios))
 
 
 def main() -> None:
@@ -110,6 +167,9 @@ def main() -> None:
     ap.add_argument("--file-n", type=int, default=20_000,
                     help="complaints in the register --many file (0: skip it)")
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--git-rev", default=None,
+                    help="also time register --many by this revision, alternating")
+    ap.add_argument("--rounds", type=int, default=4, help="runs of each with --git-rev")
     args = ap.parse_args()
     ring = KeyRing.parse(KeyRing.generate_key())
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +185,8 @@ def main() -> None:
             print(f"sqlite     register --many n={args.file_n:>7}: {first:8.0f} complaints/s "
                   f"(start-up included; target >= 2000); again (all already registered): "
                   f"{again:8.0f} lines/s")
+        if args.git_rev and args.file_n:
+            bench_many_against(tmp, args.file_n, args.git_rev, args.rounds)
     if args.pg == "none":
         return
     schema = f"hc_bench_{uuid.uuid4().hex[:8]}"

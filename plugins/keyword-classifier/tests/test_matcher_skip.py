@@ -5,6 +5,7 @@ other scripts and characters whose lower case is longer (İ)."""
 from __future__ import annotations
 
 import random
+import re
 
 from hc_keyword_classifier.matcher import KeywordClassifier, _negated, normalize
 from hc_keyword_classifier.table import DEFAULT_KEYWORDS
@@ -14,12 +15,13 @@ def stepwise(c: KeywordClassifier, text: str) -> dict[object, list[str]]:
     """Every position in turn: the longest keyword starting there, unless negated."""
     text = normalize(text)
     found: dict[object, list[str]] = {}
+    patterns = [re.compile(source, re.IGNORECASE) for source in c._sources.values()]
     pos = 0
     while pos < len(text):
-        m = next((m for m in (r.match(text, pos) for r in c._by_first.values()) if m), None)
+        m = next((m for m in (r.match(text, pos) for r in patterns) if m), None)
         longest = None
         if m is not None:  # the longest of every pattern's match here
-            longest = max((m for m in (r.match(text, pos) for r in c._by_first.values()) if m),
+            longest = max((m for m in (r.match(text, pos) for r in patterns) if m),
                           key=lambda m: m.end() - m.start())
         if longest is None:
             pos += 1
@@ -50,3 +52,13 @@ def test_skipping_finds_what_a_step_per_character_finds() -> None:
 
 def test_a_classifier_without_keywords_finds_nothing() -> None:
     assert KeywordClassifier({}).matches("CT 等了两个小时，态度很差") == {}
+
+
+def test_patterns_are_compiled_for_the_characters_texts_have() -> None:
+    """Building the classifier compiles nothing; classifying compiles the patterns of the
+    characters where a keyword could start in that text, and the rest stay uncompiled."""
+    c = KeywordClassifier(DEFAULT_KEYWORDS)
+    assert c._compiled == {}
+    assert [s.category.value for s in c.classify("CT机又坏了")] == ["equipment_fault"]
+    assert c._compiled and set(c._compiled) <= set("ct机又坏了")
+    assert len(c._compiled) < len(c._sources) / 10

@@ -52,6 +52,8 @@ class Command(StrictModel):
         return case.state
 
     def reason_text(self) -> str | None:
+        if "reason" not in type(self).model_fields:  # no lookup through pydantic's __getattr__
+            return None
         reason = getattr(self, "reason", None)
         return reason if isinstance(reason, str) else None
 

@@ -8,8 +8,11 @@ Storage encrypts the same marked fields at rest.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -66,14 +69,16 @@ def mask_text(text: str) -> str:
     return _DIGITS.sub(lambda m: mask_value("phone", re.sub(r"[ -]", "", m.group())), text)
 
 
-def personal_fields(model: type[BaseModel]) -> dict[str, Personal]:
-    """The personal fields of one model class (not nested), with their markers."""
+@functools.cache
+def personal_fields(model: type[BaseModel]) -> Mapping[str, Personal]:
+    """The personal fields of one model class (not nested), with their markers. A class's
+    fields are fixed once it is built, so this is worked out once per class (read-only)."""
     found: dict[str, Personal] = {}
     for name, info in model.model_fields.items():
         for meta in info.metadata:
             if isinstance(meta, Personal):
                 found[name] = meta
-    return found
+    return MappingProxyType(found)
 
 
 def mask_dump(model: BaseModel) -> dict[str, Any]:
@@ -81,6 +86,16 @@ def mask_dump(model: BaseModel) -> dict[str, Any]:
     data: dict[str, Any] = model.model_dump(mode="json")
     _mask_into(model, data)
     return data
+
+
+def masked_field(model: BaseModel, name: str) -> Any:
+    """One text field of ``model`` as :func:`mask_dump` shows it (masked when its marker says
+    it is personal), without dumping the whole model: a listing row shows two or three."""
+    value = getattr(model, name)
+    mark = personal_fields(type(model)).get(name)
+    if mark is not None and isinstance(value, str):
+        return mask_value(mark.kind, value)
+    return value
 
 
 def _mask_into(model: BaseModel, data: dict[str, Any]) -> None:

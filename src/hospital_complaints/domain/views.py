@@ -13,7 +13,7 @@ from .events import Event
 from .events.payloads import ComplaintRegistered
 from .events.records import carries_personal
 from .events.registry import PAYLOADS
-from .personal import mask_dump
+from .personal import mask_dump, masked_field
 from .taxonomy import CaseState, Category, Channel, ComplaintKind
 
 PROTECTED = "(举报人信息保护 whistle-blower protected)"
@@ -43,9 +43,9 @@ def summarize(case: Case) -> CaseSummary:
     if c.is_whistleblowing:
         who = PROTECTED
     else:
-        masked = mask_dump(c.complainant)
-        who = f"{c.complainant.role.value}: {masked.get('name') or '-'} {masked.get('phone') or ''}"
-    patient = mask_dump(c.patient)["patient_id"] if c.patient else None
+        name, phone = (masked_field(c.complainant, f) for f in ("name", "phone"))
+        who = f"{c.complainant.role.value}: {name or '-'} {phone or ''}"
+    patient = masked_field(c.patient, "patient_id") if c.patient else None
     return CaseSummary(
         reference=c.reference, kind=c.kind, channel=c.channel, state=case.state,
         received_at=c.received_at, subject=c.subject, department=c.department, owner=case.owner,

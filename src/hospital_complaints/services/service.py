@@ -7,6 +7,7 @@ plugins called; their failures are stored, never raised into the caller.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,7 @@ from ..errors import (
     InvalidInput,
     NotFound,
 )
+from ..gc_pause import paused_gc
 from ..plugins.manager import HCPluginManager
 from ..plugins.types import NotificationFailure, Viewer
 from ..storage.base import DuplicateIntake, ListingQuery, UnitOfWork
@@ -179,71 +181,85 @@ class ComplaintService:
                       on_progress: Callable[[int], None] | None = None) -> BulkResult:
         """Register complaints from a file (``register --many``): each row is validated on
         its own, and a bad row is reported (its line, the field, what is allowed) and
-        skipped, while the good rows are stored ``batch_size`` per transaction. A row whose
-        idempotency key an earlier intake (or an earlier row) used is not stored again: the
-        result names the case it made. Received times may be in the past, not the future.
-        ``on_progress(rows read)`` is called after each batch."""
+        skipped, while the good rows of each ``batch_size`` rows read are stored in one
+        transaction. A row whose idempotency key an earlier intake (or an earlier row) used
+        is not stored again: the result names the case it made. Received times may be in
+        the past, not the future. ``on_progress(rows read)`` is called after each batch.
+
+        A batch runs with the cyclic garbage collector paused
+        (:mod:`hospital_complaints.gc_pause`)."""
         result = BulkResult()
-        pending: list[tuple[BulkRow, ComplaintDraft]] = []
         seen: dict[str, int] = {}
         read = 0
-
-        def flush() -> None:
-            if not pending:
-                return
-            keys = [r.key for r, _ in pending if r.key]
-            with self._uow_factory() as uow:
-                taken = uow.cases.find_by_idempotency_keys(keys) if keys else {}
-            fresh = []
-            for row, draft in pending:
-                if row.key and row.key in taken:
-                    result.existing.append((row.line, taken[row.key]))
-                else:
-                    fresh.append((row, draft))
-            if fresh:
-                refs = self._register_batch([d for _, d in fresh], actor,
-                                            keys=[r.key for r, _ in fresh])
-                result.registered += [(r.line, ref) for (r, _), ref in zip(fresh, refs,
-                                                                           strict=True)]
-            pending.clear()
-
+        rows = iter(rows)
         now = self.clock.now()
-        for row in rows:
-            read += 1
-            if row.error is not None:
-                result.refused.append((row.line, row.error))
-                continue
-            try:
-                draft = parse(ComplaintDraft, row.data, f"line {row.line}")
-                _check_received(draft, now, f"line {row.line}")
-            except InvalidInput as exc:
-                result.refused.append((row.line, exc))
-                continue
-            if row.key:
-                if row.key in seen:
-                    result.refused.append((row.line, InvalidInput(f"line {row.line}", [
-                        FieldProblem("idempotency_key", row.key,
-                                     f"a key not used before in the file (line {seen[row.key]} "
-                                     "has it)")], [f"  - idempotency_key：与第 {seen[row.key]} 行"
-                                                  "重复"])))
-                    continue
-                seen[row.key] = row.line
-            pending.append((row, draft))
-            if len(pending) >= batch_size:
-                flush()
-                if on_progress is not None:
-                    on_progress(read)
-        flush()
-        if on_progress is not None:
-            on_progress(read)
+        while True:
+            with paused_gc():
+                chunk = list(itertools.islice(rows, batch_size))
+                if not chunk:
+                    break
+                read += len(chunk)
+                pending = [(row, draft) for row in chunk
+                           if (draft := self._bulk_draft(row, now, seen, result)) is not None]
+                chunk.clear()
+                self._store_bulk(pending, actor, result)
+                pending.clear()  # the batch is freed before the collector runs again
+            if on_progress is not None:
+                on_progress(read)
+        if on_progress is not None and read == 0:
+            on_progress(0)
         return result
+
+    @staticmethod
+    def _bulk_draft(row: BulkRow, now: datetime, seen: dict[str, int],
+                    result: BulkResult) -> ComplaintDraft | None:
+        """The draft of one bulk row, or ``None`` with the row's error in ``result``."""
+        if row.error is not None:
+            result.refused.append((row.line, row.error))
+            return None
+        try:
+            draft = parse(ComplaintDraft, row.data, f"line {row.line}")
+            _check_received(draft, now, f"line {row.line}")
+        except InvalidInput as exc:
+            result.refused.append((row.line, exc))
+            return None
+        if row.key:
+            if row.key in seen:
+                result.refused.append((row.line, InvalidInput(f"line {row.line}", [
+                    FieldProblem("idempotency_key", row.key,
+                                 f"a key not used before in the file (line {seen[row.key]} "
+                                 "has it)")], [f"  - idempotency_key：与第 {seen[row.key]} 行"
+                                              "重复"])))
+                return None
+            seen[row.key] = row.line
+        return draft
+
+    def _store_bulk(self, pending: list[tuple[BulkRow, ComplaintDraft]], actor: str,
+                    result: BulkResult) -> None:
+        """Store one batch of good bulk rows, skipping those whose key is already taken."""
+        if not pending:
+            return
+        keys = [r.key for r, _ in pending if r.key]
+        with self._uow_factory() as uow:
+            taken = uow.cases.find_by_idempotency_keys(keys) if keys else {}
+        fresh = []
+        for row, draft in pending:
+            if row.key and row.key in taken:
+                result.existing.append((row.line, taken[row.key]))
+            else:
+                fresh.append((row, draft))
+        if fresh:
+            refs = self._register_batch([d for _, d in fresh], actor,
+                                        keys=[r.key for r, _ in fresh])
+            result.registered += [(r.line, ref) for (r, _), ref in zip(fresh, refs,
+                                                                       strict=True)]
 
     def _register_batch(self, drafts: list[ComplaintDraft], actor: str,
                         keys: Sequence[str | None] | None = None) -> list[str]:
         now = self.clock.now()
         for i, draft in enumerate(drafts):
             _check_received(draft, now, f"complaint #{i + 1} of the batch")
-        with self._uow_factory() as uow:
+        with paused_gc(), self._uow_factory() as uow:
             by_day: dict[date, list[int]] = {}
             for i, d in enumerate(drafts):
                 by_day.setdefault(d.received_at.astimezone(self.tz).date(), []).append(i)
@@ -258,12 +274,15 @@ class ComplaintService:
             for i, case in enumerate(cases):
                 uow.cases.add(case, keys[i] if keys else None)
             uow.commit()
-        self._dispatch([e for c in cases for e in c.events], known={c.reference: c for c in cases})
+            self._dispatch([e for c in cases for e in c.events],
+                           known={c.reference: c for c in cases})
         return refs
 
     def _new_case(self, reference: str, draft: ComplaintDraft, actor: str,
                   now: datetime) -> Case:
-        probe = Complaint(reference=reference, **dict(draft))
+        # what the classifiers see: the validated draft with its reference (built without
+        # validating the draft a second time)
+        probe = Complaint.model_construct(reference=reference, **dict(draft))
         suggestions = self.plugins.suggest_categories(probe, self.app)
         case = workflow.start(reference, RegisterComplaint(complaint=draft,
                               suggestions=suggestions), actor, now)

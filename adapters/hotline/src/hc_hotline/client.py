@@ -19,13 +19,14 @@ from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingT
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
-
-import requests
 
 from .errors import PlatformError, plain
 from .mapping import Feed, Mapping, code_text, pick
+
+if TYPE_CHECKING:  # imported by the first request: registering a notifier needs no HTTP stack
+    import requests
 
 USER_AGENT = "hospital-complaints-hotline/0.1"
 
@@ -56,6 +57,8 @@ class PlatformClient:
     @property
     def session(self) -> requests.Session:
         if self._session is None:
+            import requests
+
             self._session = requests.Session()
             self._session.headers["User-Agent"] = USER_AGENT
         return self._session
@@ -92,6 +95,8 @@ class PlatformClient:
             headers[rs.request_id_header] = request_id
         headers.update(self._auth(method, urlsplit(url).path, query, body))
         where = f"{urlsplit(url).netloc}{urlsplit(url).path}"
+        import requests
+
         try:
             response = self.session.request(method, full, data=body or None, headers=headers,
                                             timeout=(self.http.timeout_s, self.http.timeout_s),

@@ -94,18 +94,36 @@ class KeywordClassifier:
         # One pattern per first character, tried only where a keyword can start: the same
         # leftmost, longest-first matching as one big alternation, without trying hundreds of
         # alternatives at every character of the text.
+        # Each is compiled when a text first has its character (compiling all of a large
+        # table costs a command's start-up more than most texts need).
         by_first: dict[str, list[int]] = {}
         for i, k in enumerate(self._keywords):
             by_first.setdefault(k[0].lower(), []).append(i)
-        self._by_first = {
-            first: re.compile("|".join(f"(?P<k{i}>{_pattern(self._keywords[i])})"
-                                       for i in indexes), re.IGNORECASE)
+        self._sources = {
+            first: "|".join(f"(?P<k{i}>{_pattern(self._keywords[i])})" for i in indexes)
             for first, indexes in by_first.items()
         }
+        self._compiled: dict[str, re.Pattern[str]] = {}
         # where the next keyword can start: a character of by_first, found in the lowered
         # text by one search instead of a step of the loop per character
         self._starts = re.compile("[" + "".join(re.escape(c) for c in sorted(by_first)) + "]"
                                   if by_first else "(?!)")  # (?!): no keyword, no start
+
+    def _pattern_for(self, first: str) -> re.Pattern[str] | None:
+        """The pattern of the keywords that start with ``first`` (compiled on first use)."""
+        found = self._compiled.get(first)
+        if found is None and first in self._sources:
+            found = self._compiled[first] = re.compile(self._sources[first], re.IGNORECASE)
+        return found
+
+    def _match_any(self, text: str, pos: int) -> re.Match[str] | None:
+        """The first pattern of any first character that matches at ``pos``."""
+        for first in self._sources:
+            pattern = self._pattern_for(first)
+            found = pattern.match(text, pos) if pattern is not None else None
+            if found is not None:
+                return found
+        return None
 
     @property
     def table(self) -> Mapping[Category, tuple[str, ...]]:
@@ -121,7 +139,7 @@ class KeywordClassifier:
         text = normalize(text)
         found: dict[Category, list[str]] = {}
         lowered = text.lower()
-        by_first = self._by_first
+        compiled, pattern_for = self._compiled, self._pattern_for
         pos, end = 0, len(text)
         starts = self._starts.search if len(lowered) == end else None
         while pos < end:
@@ -130,12 +148,12 @@ class KeywordClassifier:
                 if at is None:
                     break
                 pos = at.start()
-            regex = by_first.get(lowered[pos]) if len(lowered) == end else None
+            regex = (compiled.get(lowered[pos]) or pattern_for(lowered[pos])
+                     if len(lowered) == end else None)
             m = regex.match(text, pos) if regex is not None else None
             if m is None:
                 if regex is None and len(lowered) != end:  # rare: lower() changed the length
-                    m = next((r.match(text, pos) for r in by_first.values()
-                              if r.match(text, pos)), None)
+                    m = self._match_any(text, pos)
                 if m is None:
                     pos += 1
                     continue
