@@ -151,13 +151,14 @@ def test_a_current_database_opens_without_alembic_with_a_plugin_disabled(
     assert "alembic" not in again and "hc_hl7v2.migrations" not in again
 
 
-def test_declared_heads_are_what_alembic_says() -> None:
+def test_declared_revisions_and_heads_are_what_alembic_says() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from hospital_complaints.storage.sql.uow import MIGRATIONS, declared_heads
+    from hospital_complaints.storage.sql.uow import MIGRATIONS, declared_revisions
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    assert declared_heads([MIGRATIONS / "versions"]) == set(
-        ScriptDirectory.from_config(cfg).get_heads())
+    script = ScriptDirectory.from_config(cfg)
+    declared = declared_revisions([MIGRATIONS / "versions"])
+    assert declared == ({r.revision for r in script.walk_revisions()}, set(script.get_heads()))

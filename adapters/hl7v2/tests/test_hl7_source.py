@@ -15,7 +15,8 @@ from hospital_complaints.plugin_api import (
     bootstrap,
 )
 
-from hc_hl7v2.source import FILES_VAR, SOURCE_ID, Hl7FileSource
+from hc_hl7v2.settings import FILES_VAR
+from hc_hl7v2.source import SOURCE_ID, Hl7FileSource
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -22,11 +22,7 @@ from hospital_complaints.plugin_api import ConfigError, ExamEvent, zone
 from .errors import Hl7InputError
 from .extract import DEFAULT_OPTIONS, ExtractOptions, extract_bytes
 from .profiles import Profiles, load
-from .settings import DECLARATION as DECLARATION  # still importable from here
-from .settings import FILES_VAR as FILES_VAR
-from .settings import PROFILES_VAR as PROFILES_VAR
-from .settings import Hl7Settings as Hl7Settings
-from .settings import settings_of as settings_of
+from .settings import FILES_VAR, settings_of
 from .tokenise import split_batch
 
 log = logging.getLogger(__name__)

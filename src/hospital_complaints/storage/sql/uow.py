@@ -80,16 +80,10 @@ _REVISION = re.compile(r"^revision\s*(?::[^=]+)?=\s*['\"]([^'\"]+)['\"]", re.M)
 _DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", re.M)
 
 
-def declared_heads(locations: Sequence[str | Path]) -> set[str] | None:
-    """The newest revision of every branch in these Alembic version directories, read from
-    the files' ``revision`` / ``down_revision`` lines (``None`` if a file is not plain)."""
-    declared = declared_revisions(locations)
-    return None if declared is None else declared[1]
-
-
 def declared_revisions(locations: Sequence[str | Path]) -> tuple[set[str], set[str]] | None:
-    """Every revision in these Alembic version directories, and the newest of each branch
-    (:func:`declared_heads`); ``None`` if a file is not plain."""
+    """Every revision in these Alembic version directories, and the newest of each branch,
+    read from the files' ``revision`` / ``down_revision`` lines (``None`` if a file is not
+    plain)."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for location in locations:

@@ -303,11 +303,8 @@ class ImagingBulk(ImagingWrites):
         twice, or already stored, is merged from its values and sealed again), the same
         transactions."""
         plan = self._plan()
-        if plan is None:
-            raise ValueError("the exam table's columns changed since the rows were prepared")
-        local = LocalClock(self.tz)
-        build = _row_builder(plan, local, None)
-        if build is None:
+        build = None if plan is None else _row_builder(plan, LocalClock(self.tz), None)
+        if plan is None or build is None:
             raise ValueError("the exam table's columns changed since the rows were prepared")
         return self._load(batches, expected,
                           lambda conn, batch: self._write_prepared(conn, batch, plan, build))
