@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .cli.errors import ErrorBoundaryGroup
     from .cli.main import lazy_command
     from .cli.output import console, styled
+    from .cli.progress import progress_bar
     from .clock import Clock, FixedClock, SystemClock, zone
     from .correlation.evidence import EvidencePack
     from .correlation.records import ExamRecord
@@ -125,6 +126,7 @@ if TYPE_CHECKING:
         WorkflowError,
     )
     from .files import decode, load_json, read_text
+    from .gc_pause import paused_gc
     from .plugins import hookimpl
     from .plugins.types import (
         AccessDecision,
@@ -194,6 +196,8 @@ _WHERE: dict[str, tuple[str, str]] = {
     "ErrorBoundaryGroup": (".cli.errors", "ErrorBoundaryGroup"),
     "console": (".cli.output", "console"),
     "styled": (".cli.output", "styled"),
+    "progress_bar": (".cli.progress", "progress_bar"),
+    "paused_gc": (".gc_pause", "paused_gc"),
     "Clock": (".clock", "Clock"),
     "FixedClock": (".clock", "FixedClock"),
     "SystemClock": (".clock", "SystemClock"),
@@ -476,6 +480,8 @@ __all__ = [
     "mask_value",
     "masked_event",
     "parse",
+    "paused_gc",
+    "progress_bar",
     "read_text",
     "styled",
     "summarize",

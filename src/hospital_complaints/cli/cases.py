@@ -253,9 +253,10 @@ def register_cmd(file: str, idempotency_key: str | None, intake_channel: str | N
 
 def _register_many(file: str, csv_format: bool, encoding: str | None, fmt: str,
                    actor: str) -> None:
-    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.progress import BarColumn, TextColumn
 
     from .bulk import bulk_rows
+    from .progress import progress_bar
 
     text = _read_input(file, encoding)
     total = max(0, text.count("\n") + (0 if text.endswith("\n") else 1) - (1 if csv_format
@@ -263,9 +264,10 @@ def _register_many(file: str, csv_format: bool, encoding: str | None, fmt: str,
     service = get_service(click.get_current_context())
     stderr = make_console()
     stderr.file = sys.stderr
-    with Progress(TextColumn("registering 登记中"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} lines"), console=stderr,
-                  transient=True, disable=fmt == "json" or total < 2000) as progress:
+    # redrawn after each batch, without a refresh thread (see cli/progress.py)
+    with progress_bar(TextColumn("registering 登记中"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} lines"), console=stderr,
+                      transient=True, disable=fmt == "json" or total < 2000) as progress:
         task = progress.add_task("bulk", total=total)
         result = service.register_bulk(
             bulk_rows(text, file, csv_format=csv_format), actor=actor,

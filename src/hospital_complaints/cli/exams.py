@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..clock import zone
@@ -23,6 +23,7 @@ from .cases import actor_option, format_option
 from .context import get_app
 from .output import console as make_console
 from .output import styled
+from .progress import progress_bar
 
 SHOWN_PROBLEMS = 50
 
@@ -38,21 +39,21 @@ def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
     """Import one file. Quiet: no progress bar and no flagged rows, only the rejected rows
     (on standard error), and the summary line only when asked for (``--summary``).
 
-    The progress bar is redrawn on each progress report, not by a refresh thread: the exam
-    import forks its worker processes only from a process without other threads."""
+    The progress bar is redrawn when progress is reported, not by a refresh thread
+    (``cli/progress.py``): the exam import forks its worker processes only from a process
+    without other threads."""
     imaging = get_app().imaging
     p = Path(path)
     console = make_console()
     shown = not quiet and console.is_terminal
     total = _count_rows(p) if shown else None
-    with Progress(TextColumn(f"importing {escape(p.name)}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, disable=not shown,
-                  auto_refresh=False) as progress:
+    with progress_bar(TextColumn(f"importing {escape(p.name)}"), BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                      disable=not shown) as progress:
         task = progress.add_task("rows", total=total)
         on_progress: Callable[[int], None] | None = None
         if shown:
-            on_progress = lambda n: progress.update(  # noqa: E731
-                task, completed=n, refresh=True)
+            on_progress = lambda n: progress.update(task, completed=n)  # noqa: E731
         report = imaging.import_file(p, kind, tz=zone(timezone) if timezone else None,
                                      source=source, on_progress=on_progress,
                                      encoding=encoding, workers=workers)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from hospital_complaints.plugin_api import paused_gc, progress_bar
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
 from .extract import ExtractOptions
 from .receive import prepare, store
@@ -75,12 +74,14 @@ def import_messages(chunks: Sequence[tuple[str, bytes]], sink: MessageSink,
     """Extract and store ``(where, message bytes)`` in batches of ``batch_size``, each batch
     one transaction of the sink (the receiving path of the listener, without answers)."""
     summary = ImportSummary()
-    with Progress(TextColumn("importing HL7"), BarColumn(), MofNCompleteColumn(),
-                  disable=not progress, transient=True) as bar:
+    # drawn by this thread after each batch, without a refresh thread (a thread waking up
+    # now and then slows every release of the GIL: see progress_bar)
+    with progress_bar(TextColumn("importing HL7"), BarColumn(), MofNCompleteColumn(),
+                      disable=not progress, transient=True) as bar:
         task = bar.add_task("import", total=len(chunks))
         for i in range(0, len(chunks), batch_size):
             part = list(chunks[i:i + batch_size])
-            with _collector_paused():
+            with paused_gc():  # a batch's objects live until its commit: not walked
                 # keep only what the sink and the summary need: holding whole messages
                 # slows the collector
                 incoming = []
@@ -94,24 +95,6 @@ def import_messages(chunks: Sequence[tuple[str, bytes]], sink: MessageSink,
             _tally(summary, part, incoming, result, notes)
             bar.advance(task, len(part))
     return summary
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one batch.
-
-    A batch allocates tens of thousands of objects (events, rows, parameters) that live
-    until its transaction ends; the collector would walk them again and again (an eighth of
-    an import's time) though reference counting frees them when the batch is done. It runs
-    again between batches, so the little cyclic garbage a batch makes (e.g. the traceback of
-    a rejected message's error) is collected then. Nothing changes if it was already off."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _tally(s: ImportSummary, part: list[tuple[str, bytes]], incoming: list[Incoming],

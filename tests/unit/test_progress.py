@@ -1,0 +1,69 @@
+"""Progress bars of long commands are drawn by the thread that does the work: Rich's own
+refresh thread, waking ten times a second, made every release of the GIL by the work (each
+SQLite call) slower, and ``register --many`` about a tenth slower with it
+(``hospital_complaints/cli/progress.py``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.progress import TextColumn
+
+from hospital_complaints.plugin_api import hookimpl, progress_bar
+from hospital_complaints.testing import make_app, run_cli
+
+
+def test_a_bar_has_no_thread_of_its_own_and_ends_showing_its_last_state() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, force_interactive=True, width=60)
+    before = threading.active_count()
+    with progress_bar(TextColumn("{task.completed}/{task.total} rows"), console=console,
+                      transient=False) as bar:
+        task = bar.add_task("rows", total=500)
+        assert threading.active_count() == before
+        for _ in range(500):
+            bar.advance(task)
+    text = out.getvalue()
+    assert "500/500 rows" in text
+    # redrawn when the work reports, at most ten times a second: not once per report
+    assert 1 <= text.count(" rows") < 100
+
+
+class _ThreadCounter:
+    """A classifier plugin that notes how many threads the process has while a batch of
+    ``register --many`` is worked on."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    @hookimpl
+    def hc_suggest_categories(self, complaint: Any, app: Any) -> None:
+        self.seen.append(threading.active_count())
+
+
+def test_register_many_draws_its_bar_without_a_second_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # Rich: standard output is a terminal
+    monkeypatch.setenv("TTY_INTERACTIVE", "1")
+    counter = _ThreadCounter()
+    app = make_app(counter, sql=tmp_path)
+    path = tmp_path / "old.jsonl"
+    path.write_text("".join(json.dumps({
+        "channel": "front_desk", "received_at": "2025-03-01T09:00:00+08:00",
+        "complainant": {"role": "patient", "name": "王五", "phone": "13800000000",
+                        "consent_to_contact": True},
+        "subject": "报告出得慢", "description": f"历史投诉 {i}",
+        "idempotency_key": f"old-{i}"}, ensure_ascii=False) + "\n" for i in range(2000)),
+        encoding="utf-8")
+    before = threading.active_count()
+    done = run_cli(app, "register", "--many", str(path))
+    assert done.exit_code == 0, done.output
+    assert "registering 登记中" in done.stderr and "2000/2000 lines" in done.stderr
+    assert "registered 2000" in done.stdout
+    assert len(counter.seen) == 2000 and set(counter.seen) == {before}
