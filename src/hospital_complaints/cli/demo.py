@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
 from ..app import App, bootstrap
@@ -41,9 +41,8 @@ def demo_cmd(quiet: bool) -> None:
     console.print(styled(("hospital-complaints demo", "bold"),
                          ": 影像科一周投诉处理 a week in an imaging department "
                          f"(database: {where})"))
-    with progress_bar(TextColumn("{task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total}"), console=console,
-                      disable=quiet, transient=False) as progress:
+    with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=console, disable=quiet, transient=False) as progress:
         task = progress.add_task("playing the week", total=None)
 
         def step(text: str, total: int) -> None:
