@@ -1,7 +1,7 @@
 """Progress bars of long commands are drawn by the thread that does the work: Rich's own
 refresh thread, waking ten times a second, made every release of the GIL by the work (each
-SQLite call) slower, and ``register --many`` about a tenth slower with it
-(``hospital_complaints/cli/progress.py``)."""
+SQLite call) slower, and ``register --many`` about a tenth slower with it on an otherwise
+idle machine (``hospital_complaints/cli/progress.py``)."""
 
 from __future__ import annotations
 

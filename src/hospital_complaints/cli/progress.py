@@ -5,8 +5,9 @@ command that thread is not free: on the 2-core VM we measure on, for about a ten
 second after it wakes up, every release of the GIL by the working thread cost about 15 µs
 instead of under 1 µs. The working thread releases the GIL in every SQLite call and every
 ``os.urandom`` (a ``uuid4``), so ``register --many`` ran 8-18 % slower with the bar's thread
-than without it. The cause lies below Python (how the GIL is handed between threads, and
-the virtual CPUs); a plain script with one thread that sleeps 0.1 s in a loop shows it too.
+than without it while the other core was idle (with the other core busy, 1-2 %). The cause
+lies below Python (how the GIL is handed between threads, and the virtual CPUs); a plain
+script with one thread that sleeps 0.1 s in a loop shows it too.
 
 So the bars of ``register --many``, ``exams import``, ``hl7 import`` and the demo come from
 :func:`progress_bar`: no thread of their own. The work reports progress (a batch done, a
