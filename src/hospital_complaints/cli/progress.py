@@ -29,7 +29,9 @@ REDRAW_EVERY = 0.1
 
 class StepProgress(Progress):
     """A Rich ``Progress`` without a refresh thread: :meth:`update` and :meth:`advance`
-    redraw it when :data:`REDRAW_EVERY` seconds have passed since the last redraw."""
+    redraw it when :data:`REDRAW_EVERY` seconds have passed since the last redraw, and
+    when they finish a task (so that a long last step, e.g. the exam import building its
+    indexes, shows a full bar, not the count of a skipped redraw)."""
 
     def __init__(self, *columns: str | ProgressColumn, **options: Any) -> None:
         super().__init__(*columns, **{**options, "auto_refresh": False})
@@ -37,15 +39,16 @@ class StepProgress(Progress):
 
     def update(self, task_id: TaskID, **changes: Any) -> None:
         super().update(task_id, **changes)
-        self._redraw_when_due()
+        self._redraw_when_due(task_id)
 
     def advance(self, task_id: TaskID, advance: float = 1) -> None:
         super().advance(task_id, advance)
-        self._redraw_when_due()
+        self._redraw_when_due(task_id)
 
-    def _redraw_when_due(self) -> None:
+    def _redraw_when_due(self, task_id: TaskID) -> None:
         now = time.monotonic()
-        if self._drawn_at is None or now - self._drawn_at >= REDRAW_EVERY:
+        if (self._drawn_at is None or now - self._drawn_at >= REDRAW_EVERY
+                or any(t.id == task_id and t.finished for t in self.tasks)):
             self._drawn_at = now
             self.refresh()
 
