@@ -19,7 +19,7 @@ from hospital_complaints.plugin_api import hookimpl, progress_bar
 from hospital_complaints.testing import make_app, run_cli
 
 
-def test_a_bar_has_no_thread_of_its_own_and_ends_showing_its_last_state() -> None:
+def test_a_bar_has_no_thread_of_its_own_and_draws_a_finished_task_at_once() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, force_interactive=True, width=60)
     before = threading.active_count()
