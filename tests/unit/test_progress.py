@@ -69,3 +69,20 @@ def test_register_many_draws_its_bar_without_a_second_thread(
     assert "registering 登记中" in done.stderr and "2000/2000 lines" in done.stderr
     assert "registered 2000" in done.stdout
     assert len(counter.seen) == 2000 and set(counter.seen) == {before}
+
+
+def test_exams_import_says_when_every_row_is_read_and_the_rows_are_being_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("TTY_INTERACTIVE", "1")
+    app = make_app(sql=tmp_path)
+    path = tmp_path / "ris[bold].csv"  # a file name is text, not Rich markup
+    path.write_text("accession_number,modality,station,arrived_at,started_at\n" + "".join(
+        f"CT{i},CT,CT2,2026-11-16T08:00:00+08:00,2026-11-16T08:20:00+08:00\n"
+        for i in range(3)), encoding="utf-8")
+    done = run_cli(app, "exams", "import", str(path))
+    assert done.exit_code == 0, done.output
+    out = done.stdout
+    writing = out.index("writing ris[bold].csv to the database 写入数据库")
+    assert out.index("imported ris[bold].csv 已导入") > writing
+    assert "3/3" in out

@@ -41,22 +41,31 @@ def _run_import(path: str, kind: Kind, timezone: str | None, source: str | None,
 
     The progress bar is redrawn when progress is reported, not by a refresh thread
     (``cli/progress.py``): the exam import forks its worker processes only from a process
-    without other threads."""
+    without other threads. Once every row is read, the bar says the rows are being written:
+    the last batches, and in a large load the index build and the commit, report nothing
+    more (about 10 s for a million rows)."""
     imaging = get_app().imaging
     p = Path(path)
     console = make_console()
     shown = not quiet and console.is_terminal
     total = _count_rows(p) if shown else None
-    with progress_bar(TextColumn(f"importing {escape(p.name)}"), BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                      disable=not shown) as progress:
-        task = progress.add_task("rows", total=total)
+    name = escape(p.name)  # the description is Rich markup: a file name is text
+    with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, disable=not shown) as progress:
+        task = progress.add_task(f"importing {name} 导入中", total=total)
         on_progress: Callable[[int], None] | None = None
         if shown:
-            on_progress = lambda n: progress.update(task, completed=n)  # noqa: E731
+            def on_progress(n: int) -> None:
+                if total is not None and n >= total:
+                    progress.update(task, completed=n, description=(
+                        f"writing {name} to the database 写入数据库"))
+                else:
+                    progress.update(task, completed=n)
+
         report = imaging.import_file(p, kind, tz=zone(timezone) if timezone else None,
                                      source=source, on_progress=on_progress,
                                      encoding=encoding, workers=workers)
+        progress.update(task, description=f"imported {name} 已导入")
     _print_report(report, flagged=not quiet, summary=not quiet if summary is None else summary)
 
 
