@@ -21,11 +21,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
+
+from _revision import export_rev
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
@@ -40,15 +41,6 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode()[-500:]}")
     return elapsed
-
-
-def old_tree(rev: str, into: Path) -> Path:
-    archive = into / "old.tar"
-    with archive.open("wb") as out:
-        subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], stdout=out, check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into / "src"
 
 
 def main() -> None:
@@ -73,7 +65,7 @@ def main() -> None:
         "list, core only": ([str(CLI), "list"], core),
     }
     if args.git_rev:  # the old core with today's adapters would not load: core only
-        src = old_tree(args.git_rev, work)
+        [src] = export_rev(args.git_rev, ("src",), work)
         missing = [ep.name for ep in entry_points(group="hospital_complaints")
                    if ep.value.startswith("hospital_complaints.") and not (
                        src / (ep.value.split(":")[0].replace(".", "/") + ".py")).exists()]

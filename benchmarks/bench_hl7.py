@@ -37,6 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _revision import export_rev
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "adapters" / "hl7v2" / "tests" / "fixtures"
 
@@ -76,20 +78,6 @@ def load_before(directory: Path) -> Any:
     sys.modules["hc_hl7v2_before"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def export_rev(rev: str, into: Path) -> Path:
-    """``adapters/hl7v2/src/hc_hl7v2`` as of git revision ``rev``, exported under ``into``."""
-    import io
-    import subprocess
-    import tarfile
-
-    data = subprocess.run(["git", "-C", str(ROOT), "archive", rev,
-                           "adapters/hl7v2/src/hc_hl7v2"], check=True,
-                          capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
-    return into / "adapters" / "hl7v2" / "src"
 
 
 def bench_extraction(msgs: list[bytes], apy_sample: int,
@@ -324,8 +312,9 @@ def main(argv: list[str] | None = None) -> None:
           f"{FIXTURES.relative_to(ROOT)} (ORM/OMI/OMG/SIU/ORU/MDM/ADT, GB18030, batches), "
           f"Python {sys.version.split()[0]}")
     old_dir = tempfile.TemporaryDirectory()  # the exported earlier version, for the run
-    before_dir = args.before or (export_rev(args.git_rev, Path(old_dir.name))
-                                 if args.git_rev else None)
+    before_dir = args.before or (
+        export_rev(args.git_rev, ("adapters/hl7v2/src",), Path(old_dir.name))[0]
+        if args.git_rev else None)
     before = load_before(before_dir) if before_dir else None
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ex = bench_extraction(msgs, args.apy_sample, before)

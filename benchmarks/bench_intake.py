@@ -32,7 +32,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
@@ -41,6 +40,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from _revision import export_rev
 
 from hospital_complaints import (
     ComplaintService,
@@ -128,23 +128,12 @@ def bench_many_cli(tmp: str, n: int) -> tuple[float, float]:
     return n / first, n / again
 
 
-def old_tree(rev: str, into: Path) -> list[Path]:
-    """REV's core and keyword classifier, unpacked under ``into``: the PYTHONPATH entries."""
-    archive = into / "old.tar"
-    with archive.open("wb") as out:
-        subprocess.run(["git", "-C", str(ROOT), "archive", rev, *OLD_PARTS], stdout=out,
-                       check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into / "old", filter="data")
-    return [into / "old" / part for part in OLD_PARTS]
-
-
 def bench_many_against(tmp: str, n: int, rev: str, rounds: int) -> None:
     """``register --many`` by today's code and by REV's, alternating, each into a new
     database: the median and best rate of each, and today's over REV's per round."""
     path = many_file(tmp, n)
     old_env = {**default_env(), "PYTHONPATH": os.pathsep.join(
-        str(p) for p in old_tree(rev, Path(tmp)))}
+        str(p) for p in export_rev(rev, OLD_PARTS, Path(tmp) / "old"))}
     times: dict[str, list[float]] = {"today": [], rev: []}
     for i in range(rounds):
         order = [("today", default_env()), (rev, old_env)]
