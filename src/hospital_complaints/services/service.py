@@ -259,21 +259,23 @@ class ComplaintService:
         now = self.clock.now()
         for i, draft in enumerate(drafts):
             _check_received(draft, now, f"complaint #{i + 1} of the batch")
-        with paused_gc(), self._uow_factory() as uow:
-            by_day: dict[date, list[int]] = {}
-            for i, d in enumerate(drafts):
-                by_day.setdefault(d.received_at.astimezone(self.tz).date(), []).append(i)
-            refs = [""] * len(drafts)
-            reserved = uow.cases.reserve_for_days(
-                self.settings.reference_prefix, {d: len(p) for d, p in by_day.items()})
-            for day, positions in by_day.items():
-                for pos, ref in zip(positions, reserved[day], strict=True):
-                    refs[pos] = ref
-            cases = [self._new_case(ref, d, actor, now) for ref, d in zip(refs, drafts,
-                                                                         strict=True)]
-            for i, case in enumerate(cases):
-                uow.cases.add(case, keys[i] if keys else None)
-            uow.commit()
+        with paused_gc():  # the batch's cases live until they are dispatched
+            with self._uow_factory() as uow:
+                by_day: dict[date, list[int]] = {}
+                for i, d in enumerate(drafts):
+                    by_day.setdefault(d.received_at.astimezone(self.tz).date(), []).append(i)
+                refs = [""] * len(drafts)
+                reserved = uow.cases.reserve_for_days(
+                    self.settings.reference_prefix, {d: len(p) for d, p in by_day.items()})
+                for day, positions in by_day.items():
+                    for pos, ref in zip(positions, reserved[day], strict=True):
+                        refs[pos] = ref
+                cases = [self._new_case(ref, d, actor, now)
+                         for ref, d in zip(refs, drafts, strict=True)]
+                for i, case in enumerate(cases):
+                    uow.cases.add(case, keys[i] if keys else None)
+                uow.commit()
+            # after the unit of work, as for one complaint: dispatch opens its own
             self._dispatch([e for c in cases for e in c.events],
                            known={c.reference: c for c in cases})
         return refs
