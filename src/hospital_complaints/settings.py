@@ -124,19 +124,21 @@ def debug_requested(environ: Mapping[str, str] | None = None) -> bool:
 
 def read_sources(environ: Mapping[str, str] | None = None,
                  plugin_env: Mapping[str, tuple[str, str]] | None = None,
+                 file_bytes: bytes | None = None,
                  ) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """The raw tree :meth:`Settings.load` checks, and where each value came from: the
     settings file (``HC_SETTINGS_FILE``), then the environment (``environ``, default the
     process's), whose values win.
 
     ``plugin_env`` maps further variable names to (plugin, key), as plugins declared them
-    (``hc_register_settings``)."""
+    (``hc_register_settings``). ``file_bytes``: the settings file's bytes, already read
+    (by :func:`sources_stamp`), so that it is not read a second time."""
     env = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     sources: dict[tuple[str, ...], str] = {}
     file_name = env.get(SETTINGS_FILE_VAR)
     if file_name:
-        data = _read_file(Path(file_name))
+        data = _read_file(Path(file_name), file_bytes)
         for path in _paths(data):
             sources[path] = f"{file_name}: {'.'.join(path)}"
     for var, (path, kind) in ENVIRONMENT.items():
@@ -218,9 +220,13 @@ def _paths(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[
     return out
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: Path, content: bytes | None = None) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        if content is None:
+            text = path.read_text(encoding="utf-8")
+        else:  # as read_text gives it: UTF-8, line ends made "\n"
+            text = content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        return tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"{SETTINGS_FILE_VAR}: cannot read {path} ({exc.strerror})",
                           f"{SETTINGS_FILE_VAR}：无法读取 {path}（{exc.strerror}）") from None

@@ -233,12 +233,15 @@ class Settings(_Section):
         them (``hc_register_settings``)."""
         global _last_load
         stamp = None
+        file_bytes = None
         if environ is None:  # the process's: the last answer, while its sources are equal
-            stamp = (cls, sources_stamp(plugin_env))
+            read = sources_stamp(plugin_env)
+            stamp, file_bytes = (cls, read), read[3]
             last = _last_load  # one read: another thread may replace it
             if last is not None and last[0] == stamp:
                 return last[1]
-        data, sources = read_sources(environ, plugin_env)
+        # the file's bytes of the stamp: what is remembered is what was checked
+        data, sources = read_sources(environ, plugin_env, file_bytes)
         try:
             settings = cls.model_validate(data)
         except ValidationError as exc:

@@ -142,3 +142,14 @@ def test_loading_again_with_the_same_sources_gives_the_same_settings(
     for _ in range(2):  # a bad file is refused every time, never remembered
         with pytest.raises(ConfigError):
             Settings.load()
+
+
+def test_a_settings_file_saved_with_windows_line_ends_loads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is read once per load (its bytes are what the remembered answer is stamped
+    with), with line ends as any text file: CRLF from Notepad, or a lone CR."""
+    file = tmp_path / "hc.toml"
+    file.write_bytes(b'reference_prefix = "HW"\r\ntimezone = "Asia/Shanghai"\r')
+    monkeypatch.setenv("HC_SETTINGS_FILE", str(file))
+    s = Settings.load()
+    assert (s.reference_prefix, s.timezone) == ("HW", "Asia/Shanghai")
